@@ -1,0 +1,1 @@
+"""The gateway: upstream connections, routing and aggregation, client sessions, the chain runner."""

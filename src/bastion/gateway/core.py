@@ -1,0 +1,681 @@
+"""The gateway: routes each client message through the guard chain to the right upstream and back.
+
+Transports call :meth:`Gateway.handle` with a parsed message and an ``emit`` function for messages
+that belong to the exchange (progress, server-to-client requests); it returns the bytes of the final
+response, or None for notifications and client responses. Every exchange leaves one audit record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from bastion import __version__
+from bastion.audit.log import AuditLog, Timer, args_digest
+from bastion.config import Config
+from bastion.gateway.bridge import AskingRelay, InputBridge
+from bastion.gateway.naming import Names, template_regex
+from bastion.gateway.session import ClientSession, Emit, RequestRelay
+from bastion.gateway.upstream import Upstream, UpstreamError, build_upstream
+from bastion.guards.base import Context
+from bastion.guards.chain import Chain, Outcome
+from bastion.guards.registry import build_chain_guards
+from bastion.protocol import errors
+from bastion.protocol.eras import (
+    ALL_VERSIONS,
+    META_PROTOCOL_VERSION,
+    META_SERVER_INFO,
+    STATELESS_VERSIONS,
+    Era,
+    negotiate_handshake,
+)
+from bastion.protocol.jsonrpc import (
+    JSONObj,
+    Kind,
+    Message,
+    encode,
+    error_obj,
+    notification_obj,
+    result_obj,
+)
+
+log = logging.getLogger("bastion.gateway")
+
+LIST_METHODS = {
+    "tools/list": ("tools", "tools"),
+    "prompts/list": ("prompts", "prompts"),
+    "resources/list": ("resources", "resources"),
+    "resources/templates/list": ("resources", "resourceTemplates"),
+}
+MAX_UPSTREAM_PAGES = 100
+DEFAULT_TTL_MS = 30_000
+BRIDGED_METHODS = {"tools/call", "prompts/get", "resources/read"}
+LIST_CHANGED = {
+    "notifications/tools/list_changed",
+    "notifications/prompts/list_changed",
+    "notifications/resources/list_changed",
+}
+
+
+class _Deny(Exception):
+    def __init__(self, code: int, message: str, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.rule = rule
+
+
+SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
+_LISTEN_FLAGS = {
+    "notifications/tools/list_changed": "toolsListChanged",
+    "notifications/prompts/list_changed": "promptsListChanged",
+    "notifications/resources/list_changed": "resourcesListChanged",
+}
+
+
+class _Listener:
+    """One ``subscriptions/listen`` stream and what it opted in to."""
+
+    def __init__(self, flags: JSONObj, uris: set[str], sub_id: Any, emit: Emit) -> None:
+        self.flags, self.uris, self.sub_id, self.emit = flags, uris, sub_id, emit
+
+    def offer(self, method: str, uri: str | None) -> None:
+        if method == "notifications/resources/updated":
+            if uri not in self.uris:
+                return
+            params: JSONObj = {"uri": uri}
+        elif self.flags.get(_LISTEN_FLAGS.get(method, "")) is True:
+            params = {}
+        else:
+            return
+        params["_meta"] = {SUBSCRIPTION_ID: self.sub_id}
+        self.emit(encode(notification_obj(method, params)))
+
+
+class Gateway:
+    def __init__(self, cfg: Config, audit: AuditLog | None = None) -> None:
+        self.cfg = cfg
+        self.audit = audit or AuditLog(None)
+        self.chain = Chain(build_chain_guards(cfg.guards))
+        enabled = {n: u for n, u in cfg.upstreams.items() if u.enabled}
+        self.upstreams: dict[str, Upstream] = {
+            name: build_upstream(name, ucfg, self._on_upstream_notification) for name, ucfg in enabled.items()
+        }
+        self.names = Names(self.upstreams, cfg.prefixing(), cfg.namespace.separator)
+        self.sessions: dict[str, ClientSession] = {}
+        self.listeners: set[_Listener] = set()
+        """2026-07-28 ``subscriptions/listen`` streams."""
+        self._resource_routes: dict[str, str] = {}
+        self._template_routes: list[tuple[re.Pattern[str], str]] = []
+        self._pending_changes: set[str] = set()
+        self._closed = asyncio.Event()
+        self.bridge = InputBridge()
+        self._change_task: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Callable[[ClientSession, Message, Emit, Context], Awaitable[JSONObj]]] = {
+            "initialize": self._initialize,
+            "server/discover": self._discover,
+            "ping": self._ping,
+            "tools/call": self._routed,
+            "prompts/get": self._routed,
+            "resources/read": self._routed,
+            "resources/subscribe": self._subscribe,
+            "resources/unsubscribe": self._subscribe,
+            "completion/complete": self._routed,
+            "logging/setLevel": self._set_level,
+            "subscriptions/listen": self._listen,
+            **dict.fromkeys(LIST_METHODS, self._list),
+        }
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.gather(*(u.start() for u in self.upstreams.values()))
+
+    async def close(self) -> None:
+        self._closed.set()
+        self.bridge.close()
+        for s in list(self.sessions.values()):
+            s.close()
+        await asyncio.gather(*(u.close() for u in self.upstreams.values()), return_exceptions=True)
+        self.audit.close()
+
+    def ready(self) -> bool:
+        return any(u.ready.is_set() for u in self.upstreams.values())
+
+    def health(self) -> JSONObj:
+        return {
+            "status": "ok",
+            "upstreams": {
+                n: {"state": u.state, "era": u.era.value if u.era else None, "restarts": u.restarts,
+                    "error": u.last_error}
+                for n, u in self.upstreams.items()
+            },
+            "sessions": len(self.sessions),
+        }
+
+    def open_session(self, session: ClientSession) -> None:
+        self.sessions[session.id] = session
+
+    def close_session(self, session: ClientSession) -> None:
+        session.close()
+        self.sessions.pop(session.id, None)
+
+    # ---- entry point --------------------------------------------------------------------------
+
+    async def handle(
+        self, session: ClientSession, msg: Message, emit: Emit, headers: dict[str, str] | None = None
+    ) -> bytes | None:
+        if msg.kind is Kind.REQUEST:
+            return await self._request(session, msg, emit, headers or {})
+        if msg.kind is Kind.NOTIFICATION:
+            await self._notification(session, msg)
+            return None
+        if not session.resolve(msg.id, msg.obj):
+            log.debug("session %s answered unknown request %r", session.id, msg.id)
+        return None
+
+    async def _request(self, session: ClientSession, msg: Message, emit: Emit, headers: dict[str, str]) -> bytes:
+        timer = Timer()
+        ctx = Context(
+            session_id=session.id,
+            era=session.era,
+            transport=session.transport,
+            principal=session.principal,
+            method=msg.method,
+            headers=headers,
+        )
+        rules: list[str] = []
+        verdict, code, rule = "allow", None, None
+        rid = msg.id
+        task = asyncio.current_task()
+        if rid is not None and task is not None:
+            session.inflight[rid] = task
+        try:
+            if session.era is Era.HANDSHAKE and not session.initialized and msg.method not in (
+                "initialize",
+                "ping",
+                "server/discover",
+            ):
+                raise _Deny(errors.INVALID_REQUEST, f"{msg.method} before initialize")
+            handler = self._handlers.get(msg.method)
+            if handler is None:
+                raise _Deny(errors.METHOD_NOT_FOUND, f"method not found: {msg.method}")
+            self._route(msg, ctx)
+            outcome = await self.chain.run("request", msg, ctx)
+            rules += outcome.rules
+            if outcome.deny is not None:
+                d = outcome.deny
+                raise _Deny(d.code, f"denied by {d.rule}: {d.reason}", d.rule)
+            result = await handler(session, outcome.message, emit, ctx)
+            rules += ctx.extra.get("rules", [])
+            if "error" in result:
+                verdict, code = "error", result["error"].get("code")
+                rule = ctx.extra.get("deny_rule")
+                if rule:
+                    verdict = "deny"
+                body = error_obj(rid, result["error"].get("code", errors.INTERNAL_ERROR),
+                                 result["error"].get("message", ""), result["error"].get("data"))
+            else:
+                if session.era is Era.STATELESS and "resultType" not in result:
+                    result = {**result, "resultType": "complete"}
+                body = result_obj(rid, result)
+                if rules:
+                    verdict = "mutate"
+        except _Deny as d:
+            verdict = "deny" if d.rule else "error"
+            code, rule = d.code, d.rule
+            body = error_obj(rid, d.code, d.message, {"rule": d.rule} if d.rule else None)
+        except UpstreamError as e:
+            verdict, code = "error", e.code
+            body = error_obj(rid, e.code, e.message)
+        except asyncio.CancelledError:
+            self._audit(session, msg, ctx, "cancelled", None, None, rules, timer)
+            raise
+        except Exception as exc:  # never let one bad exchange take the session down
+            log.exception("internal error handling %s", msg.method)
+            verdict, code = "error", errors.INTERNAL_ERROR
+            body = error_obj(rid, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
+        finally:
+            if rid is not None:
+                session.inflight.pop(rid, None)
+        self._audit(session, msg, ctx, verdict, rule or (rules[0] if rules and verdict != "allow" else None),
+                    code, rules, timer)
+        return encode(body)
+
+    def _audit(self, session: ClientSession, msg: Message, ctx: Context, verdict: str, rule: str | None,
+               code: int | None, rules: list[str], timer: Timer) -> None:
+        args = msg.params.get("arguments") if msg.method in ("tools/call", "prompts/get") else None
+        self.audit.record(
+            session=session.id,
+            principal=session.principal,
+            transport=session.transport,
+            era=session.era.value,
+            method=msg.method,
+            upstream=ctx.upstream,
+            target=ctx.target,
+            verdict=verdict,
+            rule=rule,
+            rules=rules or None,
+            code=code,
+            latency_ms=timer.ms(),
+            args_sha256=args_digest(args),
+        )
+
+    def _route(self, msg: Message, ctx: Context) -> None:
+        """Fill ctx.upstream/target for methods aimed at one upstream (before the guards run)."""
+        p = msg.params
+        if msg.method in ("tools/call", "prompts/get"):
+            kind = "tools" if msg.method == "tools/call" else "prompts"
+            name = p.get("name")
+            if not isinstance(name, str):
+                raise _Deny(errors.INVALID_PARAMS, f"{msg.method}: params.name must be a string")
+            if self.names.is_ambiguous(kind, name):
+                raise _Deny(errors.UNKNOWN_TARGET, f"{kind[:-1]} {name!r} is offered by several upstreams",
+                            "namespace.collision")
+            target = self.names.resolve(kind, name)
+            if target is None:
+                raise _Deny(errors.UNKNOWN_TARGET if kind == "tools" else errors.INVALID_PARAMS,
+                            f"unknown {kind[:-1]}: {name}")
+            ctx.upstream, ctx.target = target
+        elif msg.method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
+            uri = p.get("uri")
+            if not isinstance(uri, str):
+                raise _Deny(errors.INVALID_PARAMS, f"{msg.method}: params.uri must be a string")
+            ctx.target = uri
+            ctx.upstream = self._resource_upstream(uri)
+        elif msg.method == "completion/complete":
+            raw_ref = p.get("ref")
+            ref: JSONObj = raw_ref if isinstance(raw_ref, dict) else {}
+            name, uri = ref.get("name"), ref.get("uri")
+            if ref.get("type") == "ref/prompt" and isinstance(name, str):
+                target = self.names.resolve("prompts", name)
+                if target is None:
+                    raise _Deny(errors.INVALID_PARAMS, f"unknown prompt: {name}")
+                ctx.upstream, ctx.target = target
+            elif ref.get("type") == "ref/resource" and isinstance(uri, str):
+                ctx.target = uri
+                ctx.upstream = self._resource_upstream(uri)
+            else:
+                raise _Deny(errors.INVALID_PARAMS, "completion/complete: unsupported ref")
+
+    def _resource_upstream(self, uri: str) -> str:
+        if len(self.upstreams) == 1:
+            return next(iter(self.upstreams))
+        up = self._resource_routes.get(uri)
+        if up is not None:
+            return up
+        for rx, owner in self._template_routes:
+            if rx.fullmatch(uri):
+                return owner
+        raise _Deny(errors.UNKNOWN_TARGET, f"no upstream serves resource {uri} (list resources first)")
+
+    # ---- handlers -----------------------------------------------------------------------------
+
+    async def _initialize(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        p = msg.params
+        s.protocol_version = negotiate_handshake(p.get("protocolVersion"))
+        info, caps = p.get("clientInfo"), p.get("capabilities")
+        s.client_info = info if isinstance(info, dict) else {}
+        s.client_capabilities = caps if isinstance(caps, dict) else {}
+        s.initialized = True
+        result: JSONObj = {
+            "protocolVersion": s.protocol_version,
+            "capabilities": self._capabilities(),
+            "serverInfo": self._server_info(),
+        }
+        instructions = self._instructions()
+        if instructions:
+            result["instructions"] = instructions
+        return result
+
+    async def _discover(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        result: JSONObj = {
+            "supportedVersions": list(ALL_VERSIONS),
+            "capabilities": self._capabilities(),
+            "serverInfo": self._server_info(),
+            "cacheScope": "private",
+            "ttlMs": DEFAULT_TTL_MS,
+            "resultType": "complete",
+            "_meta": {META_SERVER_INFO: self._server_info()},
+        }
+        instructions = self._instructions()
+        if instructions:
+            result["instructions"] = instructions
+        return result
+
+    async def _listen(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        """2026-07-28 ``subscriptions/listen``: acknowledge, then stream the opted-in notifications
+        until the client goes away (the request is cancelled) or the gateway shuts down."""
+        wanted = msg.params.get("notifications")
+        wanted = wanted if isinstance(wanted, dict) else {}
+        honored: JSONObj = {k: True for k in ("toolsListChanged", "promptsListChanged", "resourcesListChanged")
+                            if wanted.get(k) is True}
+        uris = [u for u in wanted.get("resourceSubscriptions") or [] if isinstance(u, str)]
+        for uri in uris:
+            with contextlib.suppress(_Deny, UpstreamError):
+                up = self.upstreams[self._resource_upstream(uri)]
+                if up.era is Era.HANDSHAKE and (up.capabilities.get("resources") or {}).get("subscribe"):
+                    await up.request("resources/subscribe", {"uri": uri})
+        if uris:
+            honored["resourceSubscriptions"] = uris
+        sub_id = msg.id
+        emit(encode(notification_obj("notifications/subscriptions/acknowledged",
+                                     {"notifications": honored, "_meta": {SUBSCRIPTION_ID: sub_id}})))
+        listener = _Listener(honored, set(uris), sub_id, emit)
+        self.listeners.add(listener)
+        try:
+            await self._closed.wait()
+        finally:
+            self.listeners.discard(listener)
+        return {"_meta": {META_SERVER_INFO: self._server_info()}, "resultType": "complete"}
+
+    async def _ping(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        return {}
+
+    async def _set_level(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        for up in self.upstreams.values():
+            if up.ready.is_set() and "logging" in up.capabilities and up.era is Era.HANDSHAKE:
+                with contextlib.suppress(UpstreamError):
+                    await up.request("logging/setLevel", msg.params)
+        return {}
+
+    async def _subscribe(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        assert ctx.target is not None
+        result = await self._routed(s, msg, emit, ctx)
+        if "error" not in result:
+            if msg.method == "resources/subscribe":
+                s.subscriptions.add(ctx.target)
+            else:
+                s.subscriptions.discard(ctx.target)
+        return result
+
+    async def _routed(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        assert ctx.upstream is not None
+        up = self.upstreams[ctx.upstream]
+        params = _upstream_params(msg.params)
+        if msg.method in ("tools/call", "prompts/get"):
+            params["name"] = ctx.target
+        elif msg.method == "completion/complete" and params.get("ref", {}).get("type") == "ref/prompt":
+            params["ref"] = {**params["ref"], "name": ctx.target}
+        if s.era is Era.STATELESS and msg.method in BRIDGED_METHODS:
+            bridged = await self._bridged_request(s, up, msg.method, params, emit)
+            if isinstance(bridged, dict):
+                return bridged  # input_required: the client answers, then retries
+            reply = bridged
+        else:
+            reply = await up.request(msg.method, params, relay=RequestRelay(s, emit))
+        ctx.request = msg
+        outcome = await self.chain.run("response", reply, ctx)
+        return self._result_of(outcome, ctx)
+
+    async def _bridged_request(
+        self, s: ClientSession, up: Upstream, method: str, params: JSONObj, emit: Emit
+    ) -> Message | JSONObj:
+        """Run a call for a stateless client; if the upstream asks a question, park the call and
+        return an ``input_required`` result (see :mod:`bastion.gateway.bridge`)."""
+        state = params.get("requestState")
+        if InputBridge.is_ours(state):
+            assert isinstance(state, str)
+            parked = self.bridge.resume(state, s.principal, params.get("inputResponses"), emit)
+            if parked is None:
+                raise _Deny(errors.INVALID_PARAMS, "unknown or expired requestState")
+            task, relay = parked.task, parked.relay
+        else:
+            relay = AskingRelay(emit)
+            task = asyncio.ensure_future(up.request(method, params, relay=relay))
+        ask = asyncio.ensure_future(relay.asks.get())
+        try:
+            await asyncio.wait({task, ask}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            ask.cancel()
+            raise
+        if ask.done() and not task.done():
+            return self.bridge.park(task, relay, ask.result(), s.principal)
+        ask.cancel()
+        return task.result()
+
+    def _result_of(self, outcome: Outcome, ctx: Context) -> JSONObj:
+        ctx.extra.setdefault("rules", []).extend(outcome.rules)
+        if outcome.deny is not None:
+            d = outcome.deny
+            ctx.extra["deny_rule"] = d.rule
+            return {"error": {"code": d.code, "message": f"denied by {d.rule}: {d.reason}", "data": {"rule": d.rule}}}
+        m = outcome.message
+        if m.kind is Kind.ERROR:
+            err = m.obj.get("error")
+            return {"error": err if isinstance(err, dict) else {"code": errors.INTERNAL_ERROR, "message": "error"}}
+        return m.result
+
+    async def _list(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        capability, key = LIST_METHODS[msg.method]
+        offset = _decode_cursor(msg.params.get("cursor"))
+        targets = [
+            (name, up) for name, up in self.upstreams.items()
+            if not up.ready.is_set() or not up.capabilities or capability in up.capabilities
+        ]
+        results = await asyncio.gather(
+            *(self._list_one(name, up, msg, s, emit, ctx) for name, up in targets), return_exceptions=True
+        )
+        items: list[JSONObj] = []
+        ttl = None
+        for (name, _), res in zip(targets, results, strict=True):
+            if isinstance(res, BaseException):
+                if isinstance(res, _Deny | UpstreamError):
+                    log.warning("%s from upstream %s left out: %s", msg.method, name, res)
+                    ctx.extra.setdefault("rules", []).append(f"list.skipped:{name}")
+                    continue
+                raise res
+            up_items, up_ttl = res
+            items.extend(self._publish(msg.method, name, up_items))
+            if up_ttl is not None:
+                ttl = up_ttl if ttl is None else min(ttl, up_ttl)
+        if msg.method == "tools/list":
+            items = self._refuse_duplicates(items, "tools")
+        elif msg.method == "prompts/list":
+            items = self._refuse_duplicates(items, "prompts")
+        size = self.cfg.list_page_size
+        page = items[offset : offset + size]
+        result: JSONObj = {key: page}
+        if offset + size < len(items):
+            result["nextCursor"] = _encode_cursor(offset + size)
+        if s.era is Era.STATELESS:
+            result["ttlMs"] = DEFAULT_TTL_MS if ttl is None else ttl
+            result["cacheScope"] = "private"
+        return result
+
+    async def _list_one(
+        self, name: str, up: Upstream, msg: Message, s: ClientSession, emit: Emit, ctx: Context
+    ) -> tuple[list[JSONObj], int | None]:
+        capability, key = LIST_METHODS[msg.method]
+        items: list[JSONObj] = []
+        cursor: Any = None
+        ttl: int | None = None
+        for _ in range(MAX_UPSTREAM_PAGES):
+            params: JSONObj = {"cursor": cursor} if cursor else {}
+            reply = await up.request(msg.method, params, relay=RequestRelay(s, emit))
+            if not up.capabilities or capability in up.capabilities:
+                pass
+            uctx = Context(session_id=ctx.session_id, era=ctx.era, transport=ctx.transport,
+                           principal=ctx.principal, method=msg.method, upstream=name, request=msg)
+            outcome = await self.chain.run("response", reply, uctx)
+            ctx.extra.setdefault("rules", []).extend(outcome.rules)
+            if outcome.deny is not None:
+                raise _Deny(outcome.deny.code, outcome.deny.reason, outcome.deny.rule)
+            m = outcome.message
+            if m.kind is Kind.ERROR:
+                err = m.obj.get("error") or {}
+                raise UpstreamError(int(err.get("code", errors.INTERNAL_ERROR)), str(err.get("message", "")))
+            page = m.result.get(key)
+            if isinstance(page, list):
+                items.extend(i for i in page if isinstance(i, dict))
+            if isinstance(m.result.get("ttlMs"), int):
+                ttl = m.result["ttlMs"]
+            cursor = m.result.get("nextCursor")
+            if not cursor:
+                break
+        return items, ttl
+
+    def _publish(self, method: str, upstream: str, items: list[JSONObj]) -> list[JSONObj]:
+        """Rename items into the gateway's namespace; learn resource routes."""
+        if method in ("tools/list", "prompts/list"):
+            kind = "tools" if method == "tools/list" else "prompts"
+            self.names.learn(kind, upstream, [str(i.get("name", "")) for i in items])
+            if self.names.prefix:
+                return [{**i, "name": self.names.public(upstream, str(i.get("name", "")))} for i in items]
+            return items
+        if method == "resources/list":
+            kept = []
+            for i in items:
+                uri = str(i.get("uri", ""))
+                owner = self._resource_routes.setdefault(uri, upstream)
+                if owner != upstream:
+                    log.warning("resource %s offered by %s and %s: keeping %s's", uri, owner, upstream, owner)
+                    continue
+                kept.append(i)
+            return kept
+        # templates
+        for i in items:
+            tpl = i.get("uriTemplate")
+            if isinstance(tpl, str):
+                rx = template_regex(tpl)
+                if all(r.pattern != rx.pattern for r, _ in self._template_routes):
+                    self._template_routes.append((rx, upstream))
+        return items
+
+    def _refuse_duplicates(self, items: list[JSONObj], kind: str) -> list[JSONObj]:
+        if self.names.prefix:
+            return items
+        seen: dict[str, int] = {}
+        for i in items:
+            n = str(i.get("name", ""))
+            seen[n] = seen.get(n, 0) + 1
+        dups = {n for n, c in seen.items() if c > 1}
+        if dups:
+            log.warning("%s offered by several upstreams, withheld: %s", kind, ", ".join(sorted(dups)))
+        return [i for i in items if str(i.get("name", "")) not in dups]
+
+    # ---- notifications ------------------------------------------------------------------------
+
+    async def _notification(self, s: ClientSession, msg: Message) -> None:
+        if msg.method == "notifications/initialized":
+            s.initialized = True
+        elif msg.method == "notifications/cancelled":
+            rid = msg.params.get("requestId")
+            task = s.inflight.get(rid) if isinstance(rid, int | str) else None
+            if task is not None:
+                task.cancel()
+
+    def _on_upstream_notification(self, upstream: str, msg: Message) -> None:
+        if msg.method in LIST_CHANGED:
+            self._pending_changes.add(msg.method)
+            if self._change_task is None or self._change_task.done():
+                self._change_task = asyncio.ensure_future(self._flush_changes())
+        elif msg.method == "notifications/resources/updated":
+            uri = msg.params.get("uri")
+            data = msg.raw
+            for s in list(self.sessions.values()):
+                if uri in s.subscriptions and s.send is not None:
+                    s.send(data)
+            for listener in list(self.listeners):
+                listener.offer(msg.method, uri if isinstance(uri, str) else None)
+        elif msg.method == "notifications/message":
+            params = {**msg.params, "logger": f"{upstream}/{msg.params.get('logger', '')}".rstrip("/")}
+            data = encode(notification_obj(msg.method, params))
+            for s in list(self.sessions.values()):
+                if s.send is not None and s.era is Era.HANDSHAKE:
+                    s.send(data)
+
+    async def _flush_changes(self) -> None:
+        await asyncio.sleep(0.05)  # merge bursts from several upstreams into one notification each
+        changes, self._pending_changes = self._pending_changes, set()
+        for method in sorted(changes):
+            data = encode(notification_obj(method))
+            for s in list(self.sessions.values()):
+                if s.send is not None and s.era is Era.HANDSHAKE:
+                    s.send(data)
+            for listener in list(self.listeners):
+                listener.offer(method, None)
+
+    # ---- aggregated server description ---------------------------------------------------------
+
+    def _single(self) -> Upstream | None:
+        if len(self.upstreams) == 1 and not self.names.prefix:
+            return next(iter(self.upstreams.values()))
+        return None
+
+    def _capabilities(self) -> JSONObj:
+        caps: JSONObj = {"tools": {"listChanged": True}}
+        ups = [u for u in self.upstreams.values() if u.ready.is_set()]
+        if not ups or any("prompts" in u.capabilities for u in ups):
+            caps["prompts"] = {"listChanged": True}
+        if not ups or any("resources" in u.capabilities for u in ups):
+            caps["resources"] = {
+                "listChanged": True,
+                "subscribe": any((u.capabilities.get("resources") or {}).get("subscribe") for u in ups),
+            }
+        if any("completions" in u.capabilities for u in ups):
+            caps["completions"] = {}
+        if any("logging" in u.capabilities for u in ups):
+            caps["logging"] = {}
+        return caps
+
+    def _server_info(self) -> JSONObj:
+        single = self._single()
+        if single is not None and single.server_info:
+            return single.server_info
+        return {"name": "mcp-bastion", "version": __version__}
+
+    def _instructions(self) -> str | None:
+        single = self._single()
+        if single is not None:
+            return single.instructions
+        parts = [f"[{n}] {u.instructions}" for n, u in self.upstreams.items() if u.instructions]
+        return "\n\n".join(parts) or None
+
+
+def _upstream_params(params: JSONObj) -> JSONObj:
+    """The client's params for the upstream: reserved per-request _meta keys of the client's era
+    are dropped (the upstream connection adds its own)."""
+    out = dict(params)
+    meta = out.get("_meta")
+    if isinstance(meta, dict) and any(k.startswith("io.modelcontextprotocol/") for k in meta):
+        out["_meta"] = {k: v for k, v in meta.items() if not k.startswith("io.modelcontextprotocol/")}
+    return out
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"o": offset})).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: Any) -> int:
+    if cursor is None:
+        return 0
+    try:
+        if not isinstance(cursor, str):
+            raise ValueError
+        data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = data["o"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError
+        return offset
+    except Exception:
+        raise _Deny(errors.INVALID_PARAMS, "invalid cursor") from None
+
+
+def version_of_request(msg: Message, headers: dict[str, str]) -> str | None:
+    """The 2026-07-28 protocol version a request declares (``_meta`` or header), or None."""
+    meta = msg.params.get("_meta")
+    if isinstance(meta, dict):
+        v = meta.get(META_PROTOCOL_VERSION)
+        if isinstance(v, str):
+            return v
+    v = headers.get("mcp-protocol-version")
+    return v if v in STATELESS_VERSIONS else None

@@ -1,0 +1,654 @@
+"""Connections to upstream MCP servers, in either protocol era.
+
+One :class:`Upstream` per configured server, shared by every client session. It owns the id space
+on that connection (client ids are remapped, so clients never collide), maps progress tokens, hands
+messages that belong to a client request back through that request's :class:`Relay`, and restarts
+a dead connection with exponential backoff. Requests made while it is down wait up to the connect
+timeout, then fail with a readable error.
+
+Era: ``auto`` probes ``server/discover`` at 2026-07-28 and falls back to ``initialize`` on any
+error (the SDKs' rule); ``handshake`` or ``stateless`` force one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bastion import __version__
+from bastion.config import HttpUpstream as HttpUpstreamConfig
+from bastion.config import StdioUpstream as StdioUpstreamConfig
+from bastion.config import Upstream as UpstreamConfig
+from bastion.gateway.relay import Relay
+from bastion.protocol import errors
+from bastion.protocol.eras import (
+    LATEST_HANDSHAKE,
+    LATEST_STATELESS,
+    META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO,
+    META_PROTOCOL_VERSION,
+    META_SERVER_INFO,
+    STATELESS_VERSIONS,
+    Era,
+)
+from bastion.protocol.jsonrpc import (
+    JSONObj,
+    Kind,
+    Message,
+    ProtocolError,
+    error_obj,
+    notification_obj,
+    parse,
+    request_obj,
+    result_obj,
+)
+from bastion.transports.base import MessageStream
+from bastion.transports.sse import parse_events
+from bastion.transports.sse_client import LegacySSEClient
+from bastion.transports.stdio_child import StdioChild
+from bastion.transports.ws_client import WebSocketClient
+
+log = logging.getLogger("bastion.upstream")
+
+CLIENT_INFO: JSONObj = {"name": "mcp-bastion", "version": __version__}
+CLIENT_CAPABILITIES: JSONObj = {
+    "roots": {"listChanged": True},
+    "sampling": {},
+    "elicitation": {"form": {}, "url": {}},
+}
+MAX_INPUT_ROUNDS = 8
+
+OnNotification = Callable[[str, Message], None]
+
+
+class UpstreamError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class _InFlight:
+    future: asyncio.Future[Message]
+    relay: Relay | None
+    client_token: Any = None
+
+
+class Upstream(ABC):
+    def __init__(self, name: str, cfg: UpstreamConfig, on_notification: OnNotification) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.on_notification = on_notification
+        self.era: Era | None = None if cfg.era == "auto" else Era(cfg.era)
+        self.protocol_version: str | None = None
+        self.server_info: JSONObj = {}
+        self.capabilities: JSONObj = {}
+        self.instructions: str | None = None
+        self.ready = asyncio.Event()
+        self.last_error: str | None = None
+        self.restarts = 0
+        self._ids = itertools.count(1)
+        self._inflight: dict[int, _InFlight] = {}
+        self._progress: dict[int, _InFlight] = {}
+        self._closing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ---- public API -------------------------------------------------------------------------
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def request(
+        self, method: str, params: JSONObj | None, *, relay: Relay | None = None, timeout: float | None = None
+    ) -> Message:
+        """Send a request and return the upstream's response (result or error), upstream id in it."""
+        await self._wait_ready()
+        msg = await self._request_once(method, params, relay, timeout)
+        rounds = 0
+        while (
+            relay is not None
+            and not relay.stateless_client
+            and msg.kind is Kind.RESPONSE
+            and msg.result.get("resultType") == "input_required"
+            and rounds < MAX_INPUT_ROUNDS
+        ):
+            # A 2026-07-28 upstream asks for input; the client speaks the handshake era, so ask it
+            # with ordinary server-to-client requests and retry on its behalf.
+            rounds += 1
+            answers: JSONObj = {}
+            requests = msg.result.get("inputRequests") or {}
+            for key, req in requests.items() if isinstance(requests, dict) else ():
+                resp = await relay.server_request(str(req.get("method", "")), req.get("params"))
+                if "error" in resp:
+                    return Message.from_obj(error_obj(msg.id, errors.INTERNAL_ERROR, "client refused input"))
+                answers[key] = resp.get("result", {})
+            retry = dict(params or {})
+            retry["inputResponses"] = answers
+            if "requestState" in msg.result:
+                retry["requestState"] = msg.result["requestState"]
+            msg = await self._request_once(method, retry, relay, timeout)
+        return msg
+
+    async def notify(self, method: str, params: JSONObj | None = None) -> None:
+        if self.era is Era.STATELESS:
+            return  # the stateless era defines no client-to-server notifications
+        await self._wait_ready()
+        await self._send_notification(notification_obj(method, params))
+
+    async def cancel(self, upstream_id: int, reason: str = "cancelled by client") -> None:
+        if self.era is Era.HANDSHAKE and self.ready.is_set():
+            with contextlib.suppress(Exception):
+                await self._send_notification(
+                    notification_obj("notifications/cancelled", {"requestId": upstream_id, "reason": reason})
+                )
+
+    @property
+    def state(self) -> str:
+        return "ready" if self.ready.is_set() else ("closed" if self._closing else "down")
+
+    # ---- shared machinery ----------------------------------------------------------------
+
+    async def _wait_ready(self) -> None:
+        if self.ready.is_set():
+            return
+        try:
+            await asyncio.wait_for(self.ready.wait(), self.cfg.connect_timeout)
+        except TimeoutError:
+            why = f": {self.last_error}" if self.last_error else ""
+            raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} is unavailable{why}") from None
+
+    async def _request_once(
+        self, method: str, params: JSONObj | None, relay: Relay | None, timeout: float | None
+    ) -> Message:
+        uid = next(self._ids)
+        params = dict(params) if params else {}
+        meta = params.get("_meta")
+        client_token = meta.get("progressToken") if isinstance(meta, dict) else None
+        if client_token is not None or self.era is Era.STATELESS:
+            meta = dict(meta) if isinstance(meta, dict) else {}
+            if client_token is not None:
+                meta["progressToken"] = uid
+            if self.era is Era.STATELESS:
+                meta.update(self._stateless_meta())
+            params["_meta"] = meta
+        inflight = _InFlight(asyncio.get_running_loop().create_future(), relay, client_token)
+        self._inflight[uid] = inflight
+        if client_token is not None:
+            self._progress[uid] = inflight
+        obj = request_obj(uid, method, params)
+        try:
+            return await asyncio.wait_for(self._exchange(obj, inflight), timeout or self.cfg.timeout)
+        except TimeoutError:
+            self._spawn(self.cancel(uid, "timed out"))  # fire and forget
+            raise UpstreamError(
+                errors.UPSTREAM_TIMEOUT,
+                f"upstream {self.name} did not answer {method} within {timeout or self.cfg.timeout:g}s",
+            ) from None
+        except asyncio.CancelledError:
+            self._spawn(self.cancel(uid))
+            raise
+        finally:
+            self._inflight.pop(uid, None)
+            self._progress.pop(uid, None)
+
+    def _stateless_meta(self) -> JSONObj:
+        return {
+            META_PROTOCOL_VERSION: self.protocol_version or LATEST_STATELESS,
+            META_CLIENT_INFO: CLIENT_INFO,
+            META_CLIENT_CAPABILITIES: {},
+        }
+
+    @abstractmethod
+    async def _exchange(self, obj: JSONObj, inflight: _InFlight) -> Message: ...
+
+    @abstractmethod
+    async def _send_notification(self, obj: JSONObj) -> None: ...
+
+    @abstractmethod
+    async def _send_response(self, obj: JSONObj) -> None: ...
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _fail_inflight(self, reason: str) -> None:
+        for inflight in list(self._inflight.values()):
+            if not inflight.future.done():
+                inflight.future.set_exception(
+                    UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} {reason}")
+                )
+
+    def _handle_incoming(self, msg: Message, relay: Relay | None) -> None:
+        """A message that is not the awaited response: notification or server-to-client request."""
+        if msg.kind is Kind.REQUEST:
+            self._spawn(self._serve_server_request(msg, relay))
+            return
+        if msg.kind is not Kind.NOTIFICATION:
+            inflight = self._inflight.get(msg.id) if isinstance(msg.id, int) else None
+            if inflight is not None and not inflight.future.done():
+                inflight.future.set_result(msg)
+            return
+        if msg.method == "notifications/progress":
+            token = msg.params.get("progressToken")
+            target = self._progress.get(token) if isinstance(token, int) else None
+            if target is not None and target.relay is not None:
+                params = {**msg.params, "progressToken": target.client_token}
+                target.relay.notify(notification_obj(msg.method, params))
+            return
+        if relay is not None and msg.method == "notifications/message":
+            relay.notify(msg.obj)
+            return
+        self.on_notification(self.name, msg)
+
+    def _attribute(self) -> Relay | None:
+        """Which client a server-to-client request on a shared stream belongs to: the one client
+        request in flight; when several are in flight it cannot be known, and nobody is asked."""
+        relays = [i.relay for i in self._inflight.values() if i.relay is not None]
+        return relays[0] if len(relays) == 1 else None
+
+    async def _serve_server_request(self, msg: Message, relay: Relay | None) -> None:
+        if msg.method == "ping":
+            await self._send_response(result_obj(msg.id, {}))
+            return
+        if relay is None:
+            log.warning("upstream %s sent %s with no attributable client request; refused", self.name, msg.method)
+            response = error_obj(
+                msg.id, errors.METHOD_NOT_FOUND, f"mcp-bastion: no client session to relay {msg.method} to"
+            )
+        else:
+            answer = await relay.server_request(msg.method, msg.obj.get("params"))
+            response = {**answer, "jsonrpc": "2.0", "id": msg.id}
+        with contextlib.suppress(Exception):
+            await self._send_response(response)
+
+    def _adopt_initialize(self, result: JSONObj) -> None:
+        self.era = Era.HANDSHAKE
+        self.protocol_version = str(result.get("protocolVersion", LATEST_HANDSHAKE))
+        self.server_info = dict(result.get("serverInfo") or {})
+        self.capabilities = dict(result.get("capabilities") or {})
+        instructions = result.get("instructions")
+        self.instructions = instructions if isinstance(instructions, str) else None
+
+    def _adopt_discover(self, result: JSONObj) -> bool:
+        versions = result.get("supportedVersions") or []
+        mutual = [v for v in STATELESS_VERSIONS if v in versions]
+        if not mutual:
+            return False
+        self.era = Era.STATELESS
+        self.protocol_version = mutual[-1]
+        meta = result.get("_meta") or {}
+        self.server_info = dict(result.get("serverInfo") or meta.get(META_SERVER_INFO) or {})
+        self.capabilities = dict(result.get("capabilities") or {})
+        instructions = result.get("instructions")
+        self.instructions = instructions if isinstance(instructions, str) else None
+        return True
+
+    def _discover_params(self) -> JSONObj:
+        return {"_meta": self._stateless_meta()}
+
+    def _initialize_params(self) -> JSONObj:
+        return {"protocolVersion": LATEST_HANDSHAKE, "capabilities": CLIENT_CAPABILITIES, "clientInfo": CLIENT_INFO}
+
+
+class StreamUpstream(Upstream):
+    """An upstream over a message stream: a stdio child, a WebSocket, or legacy HTTP+SSE."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: UpstreamConfig,
+        on_notification: OnNotification,
+        make_stream: Callable[[], MessageStream],
+    ) -> None:
+        super().__init__(name, cfg, on_notification)
+        self._make_stream = make_stream
+        self._stream: MessageStream | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self.on_restart: Callable[[str], None] | None = None
+
+    async def start(self) -> None:
+        self._supervisor = asyncio.create_task(self._supervise())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), self.cfg.connect_timeout)
+        if not self.ready.is_set():
+            log.error("upstream %s did not start: %s", self.name, self.last_error or "timeout")
+
+    async def _supervise(self) -> None:
+        backoff = 0.5
+        max_backoff = self.cfg.restart_backoff_max if isinstance(self.cfg, StdioUpstreamConfig) else 30.0
+        while not self._closing:
+            stream = self._make_stream()
+            self._stream = stream
+            closed = asyncio.Event()
+            reason = "stopped"
+
+            def on_close(why: str, _closed: asyncio.Event = closed) -> None:
+                nonlocal reason
+                reason = why
+                _closed.set()
+
+            started = time.monotonic()
+            try:
+                await stream.start(self._on_bytes, on_close)
+                await asyncio.wait_for(self._handshake(), self.cfg.connect_timeout)
+                self.last_error = None
+                self.ready.set()
+                log.info("upstream %s ready (%s, %s)", self.name, self.era and self.era.value, self.protocol_version)
+                await closed.wait()
+            except asyncio.CancelledError:
+                await stream.close()
+                raise
+            except Exception as exc:
+                reason = f"failed to start: {exc or type(exc).__name__}"
+            self.ready.clear()
+            self.last_error = reason
+            self._fail_inflight(reason)
+            await stream.close()
+            if self._closing:
+                return
+            if time.monotonic() - started > 30:
+                backoff = 0.5
+            log.warning("upstream %s %s; restarting in %.1fs", self.name, reason, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
+            self.restarts += 1
+            if self.on_restart is not None:
+                self.on_restart(self.name)
+
+    async def _handshake(self) -> None:
+        if self.cfg.era != "handshake":
+            probe = await self._raw_request("server/discover", self._discover_params())
+            if probe.kind is Kind.RESPONSE and self._adopt_discover(probe.result):
+                return
+            if self.cfg.era == "stateless":
+                raise ConnectionError("server/discover failed: the server does not speak 2026-07-28")
+            self.era = None
+        init = await self._raw_request("initialize", self._initialize_params())
+        if init.kind is not Kind.RESPONSE:
+            raise ConnectionError(f"initialize refused: {init.obj.get('error')}")
+        self._adopt_initialize(init.result)
+        await self._send_notification(notification_obj("notifications/initialized"))
+
+    async def _raw_request(self, method: str, params: JSONObj) -> Message:
+        uid = next(self._ids)
+        inflight = _InFlight(asyncio.get_running_loop().create_future(), None)
+        self._inflight[uid] = inflight
+        try:
+            return await self._exchange(request_obj(uid, method, params), inflight)
+        finally:
+            self._inflight.pop(uid, None)
+
+    def _on_bytes(self, data: bytes) -> None:
+        try:
+            msg = parse(data)
+        except ProtocolError as exc:
+            log.warning("upstream %s sent an invalid message: %s", self.name, exc.message)
+            return
+        if msg.kind is Kind.REQUEST:
+            self._handle_incoming(msg, self._attribute())
+        else:
+            self._handle_incoming(msg, None)
+
+    async def _exchange(self, obj: JSONObj, inflight: _InFlight) -> Message:
+        stream = self._stream
+        if stream is None:
+            raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} is not connected")
+        try:
+            await stream.send(_encode(obj))
+        except (ConnectionError, OSError) as exc:
+            raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc}") from None
+        return await inflight.future
+
+    async def _send_notification(self, obj: JSONObj) -> None:
+        if self._stream is not None:
+            await self._stream.send(_encode(obj))
+
+    _send_response = _send_notification
+
+    async def close(self) -> None:
+        self._closing = True
+        self.ready.clear()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(BaseException):
+                await self._supervisor
+        if self._stream is not None:
+            await self._stream.close()
+        self._fail_inflight("is shutting down")
+
+
+class StreamableHttpUpstream(Upstream):
+    """An upstream over Streamable HTTP, either era. Pooled keep-alive connections (aiohttp)."""
+
+    cfg: HttpUpstreamConfig
+
+    def __init__(self, name: str, cfg: HttpUpstreamConfig, on_notification: OnNotification) -> None:
+        super().__init__(name, cfg, on_notification)
+        self.cfg = cfg
+        self.session_id: str | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._get_task: asyncio.Task[None] | None = None
+        self._start_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=60),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.cfg.connect_timeout),
+        )
+        try:
+            await asyncio.wait_for(self._connect(), self.cfg.connect_timeout)
+        except Exception as exc:
+            self.last_error = f"failed to connect: {exc or type(exc).__name__}"
+            log.error("upstream %s: %s (will retry on first use)", self.name, self.last_error)
+
+    async def _connect(self) -> None:
+        async with self._start_lock:
+            if self.ready.is_set():
+                return
+            await self._handshake()
+            self.last_error = None
+            self.ready.set()
+            log.info("upstream %s ready (%s, %s)", self.name, self.era and self.era.value, self.protocol_version)
+
+    async def _wait_ready(self) -> None:
+        if self.ready.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._connect(), self.cfg.connect_timeout)
+        except UpstreamError:
+            raise
+        except Exception as exc:
+            self.last_error = str(exc) or type(exc).__name__
+            raise UpstreamError(
+                errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} is unavailable: {self.last_error}"
+            ) from None
+
+    async def _handshake(self) -> None:
+        self.session_id = None
+        if self.cfg.era != "handshake":
+            self.era = Era.STATELESS
+            self.protocol_version = LATEST_STATELESS
+            try:
+                probe = await self._post(request_obj(0, "server/discover", self._discover_params()), None)
+            except UpstreamError:
+                probe = None
+            if probe is not None and probe.kind is Kind.RESPONSE and self._adopt_discover(probe.result):
+                return
+            if self.cfg.era == "stateless":
+                raise ConnectionError("server/discover failed: the server does not speak 2026-07-28")
+        self.era = Era.HANDSHAKE
+        self.protocol_version = None
+        init = await self._post(request_obj(0, "initialize", self._initialize_params()), None, capture_session=True)
+        if init is None or init.kind is not Kind.RESPONSE:
+            raise ConnectionError(f"initialize refused: {init.obj.get('error') if init else 'no answer'}")
+        self._adopt_initialize(init.result)
+        await self._post(notification_obj("notifications/initialized"), None)
+        if self._get_task is None or self._get_task.done():
+            self._get_task = asyncio.create_task(self._listen())
+
+    def _headers(self, obj: JSONObj) -> dict[str, str]:
+        headers = {
+            **self.cfg.headers,
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        }
+        if self.era is Era.STATELESS:
+            headers["MCP-Protocol-Version"] = self.protocol_version or LATEST_STATELESS
+            method = obj.get("method")
+            if isinstance(method, str):
+                headers["Mcp-Method"] = method
+                params = obj.get("params") or {}
+                name = params.get("uri") if method.startswith("resources/") else params.get("name")
+                if isinstance(name, str) and method in (
+                    "tools/call",
+                    "prompts/get",
+                    "resources/read",
+                    "resources/subscribe",
+                    "resources/unsubscribe",
+                ):
+                    headers["Mcp-Name"] = name
+        else:
+            if self.session_id:
+                headers["Mcp-Session-Id"] = self.session_id
+            if self.protocol_version:
+                headers["MCP-Protocol-Version"] = self.protocol_version
+        return headers
+
+    async def _post(
+        self, obj: JSONObj, inflight: _InFlight | None, *, capture_session: bool = False
+    ) -> Message | None:
+        assert self._http is not None
+        want = obj.get("id") if "method" in obj else None
+        try:
+            async with self._http.post(self.cfg.url, data=_encode(obj), headers=self._headers(obj)) as resp:
+                if capture_session:
+                    self.session_id = resp.headers.get("Mcp-Session-Id")
+                if resp.status == 202 or want is None:
+                    if resp.status >= 400:
+                        log.warning("upstream %s: POST answered HTTP %s", self.name, resp.status)
+                    return None
+                if resp.status == 404 and self.session_id and self.era is Era.HANDSHAKE:
+                    raise _SessionExpired()
+                relay = inflight.relay if inflight else None
+                if resp.content_type == "text/event-stream":
+                    async for ev in parse_events(resp.content.iter_any()):
+                        if not ev.data.strip():
+                            continue
+                        try:
+                            msg = parse(ev.data.encode())
+                        except ProtocolError:
+                            continue
+                        if msg.kind in (Kind.RESPONSE, Kind.ERROR) and msg.id == want:
+                            return msg
+                        self._handle_incoming(msg, relay)
+                    raise UpstreamError(
+                        errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} closed the stream before answering"
+                    )
+                body = await resp.read()
+                try:
+                    msg = parse(body)
+                except ProtocolError:
+                    raise UpstreamError(
+                        errors.UPSTREAM_UNAVAILABLE,
+                        f"upstream {self.name} answered HTTP {resp.status} without JSON-RPC",
+                    ) from None
+                return msg
+        except aiohttp.ClientError as exc:
+            self.ready.clear()
+            raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc}") from None
+
+    async def _exchange(self, obj: JSONObj, inflight: _InFlight) -> Message:
+        try:
+            msg = await self._post(obj, inflight)
+        except _SessionExpired:
+            log.info("upstream %s session expired; re-initializing", self.name)
+            self.ready.clear()
+            await self._wait_ready()
+            msg = await self._post(obj, inflight)
+        if msg is None:
+            raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} sent no answer")
+        return msg
+
+    async def _send_notification(self, obj: JSONObj) -> None:
+        with contextlib.suppress(UpstreamError, _SessionExpired):
+            await self._post(obj, None)
+
+    _send_response = _send_notification
+
+    async def _listen(self) -> None:
+        """The handshake era's GET stream: server messages not tied to a request."""
+        assert self._http is not None
+        backoff = 1.0
+        while not self._closing and self.era is Era.HANDSHAKE:
+            try:
+                headers = {**self._headers({}), "Accept": "text/event-stream"}
+                headers.pop("Content-Type", None)
+                async with self._http.get(self.cfg.url, headers=headers) as resp:
+                    if resp.status in (405, 404, 400):
+                        return  # the server offers no stream
+                    if resp.status != 200:
+                        raise ConnectionError(f"HTTP {resp.status}")
+                    backoff = 1.0
+                    async for ev in parse_events(resp.content.iter_any()):
+                        with contextlib.suppress(ProtocolError):
+                            if ev.data.strip():
+                                self._handle_incoming(parse(ev.data.encode()), None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("upstream %s GET stream: %s", self.name, exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._get_task is not None:
+            self._get_task.cancel()
+        if self._http is not None:
+            if self.session_id and self.era is Era.HANDSHAKE:
+                with contextlib.suppress(Exception):
+                    async with self._http.delete(self.cfg.url, headers=self._headers({})):
+                        pass
+            await self._http.close()
+        self._fail_inflight("is shutting down")
+
+
+class _SessionExpired(Exception):
+    pass
+
+
+def _encode(obj: JSONObj) -> bytes:
+    import orjson
+
+    return orjson.dumps(obj)
+
+
+def build_upstream(name: str, cfg: UpstreamConfig, on_notification: OnNotification) -> Upstream:
+    if isinstance(cfg, StdioUpstreamConfig):
+        c = cfg
+        return StreamUpstream(
+            name, cfg, on_notification, lambda: StdioChild(name, c.command, c.args, c.env or None, c.cwd)
+        )
+    transport = cfg.effective_transport
+    h = cfg
+    if transport == "websocket":
+        return StreamUpstream(name, cfg, on_notification, lambda: WebSocketClient(h.url, h.headers))
+    if transport == "sse":
+        return StreamUpstream(
+            name, cfg, on_notification, lambda: LegacySSEClient(h.url, h.headers, h.connect_timeout)
+        )
+    return StreamableHttpUpstream(name, cfg, on_notification)

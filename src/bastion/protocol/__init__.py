@@ -1,0 +1,1 @@
+"""JSON-RPC framing, MCP message helpers, protocol eras and error codes."""

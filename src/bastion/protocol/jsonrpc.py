@@ -1,0 +1,141 @@
+"""JSON-RPC 2.0 messages: parsed once, original bytes kept.
+
+A :class:`Message` holds the bytes it was read from and the decoded object. Code that does not
+change a message forwards ``raw``; code that changes one builds a new message with
+:func:`encode`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from bastion.protocol import errors
+
+JSONObj = dict[str, Any]
+RequestId = int | str
+
+
+class Kind(str, Enum):
+    REQUEST = "request"
+    NOTIFICATION = "notification"
+    RESPONSE = "response"
+    ERROR = "error"
+
+
+class ProtocolError(Exception):
+    """A message that is not valid JSON-RPC. ``code`` is the JSON-RPC error to answer with."""
+
+    def __init__(self, code: int, message: str, request_id: RequestId | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass(slots=True)
+class Message:
+    raw: bytes
+    obj: JSONObj
+    kind: Kind
+
+    @property
+    def id(self) -> RequestId | None:
+        value = self.obj.get("id")
+        return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+    @property
+    def method(self) -> str:
+        value = self.obj.get("method")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def params(self) -> JSONObj:
+        value = self.obj.get("params")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def result(self) -> JSONObj:
+        value = self.obj.get("result")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def is_request(self) -> bool:
+        return self.kind is Kind.REQUEST
+
+    @classmethod
+    def from_obj(cls, obj: JSONObj) -> Message:
+        return cls(encode(obj), obj, classify(obj))
+
+
+def classify(obj: JSONObj) -> Kind:
+    """The kind of a decoded JSON-RPC object, or :class:`ProtocolError` (-32600)."""
+    if obj.get("jsonrpc") != "2.0":
+        raise ProtocolError(errors.INVALID_REQUEST, "not JSON-RPC 2.0: 'jsonrpc' must be \"2.0\"", _id(obj))
+    if "method" in obj:
+        if not isinstance(obj["method"], str):
+            raise ProtocolError(errors.INVALID_REQUEST, "'method' must be a string", _id(obj))
+        params = obj.get("params")
+        if params is not None and not isinstance(params, dict):
+            raise ProtocolError(errors.INVALID_REQUEST, "MCP 'params' must be an object", _id(obj))
+        if "id" not in obj:
+            return Kind.NOTIFICATION
+        rid = obj["id"]
+        if rid is None or isinstance(rid, bool) or not isinstance(rid, int | str):
+            raise ProtocolError(errors.INVALID_REQUEST, "request 'id' must be a string or an integer")
+        return Kind.REQUEST
+    if "result" in obj:
+        return Kind.RESPONSE
+    if "error" in obj:
+        return Kind.ERROR
+    raise ProtocolError(errors.INVALID_REQUEST, "neither a request, a notification nor a response", _id(obj))
+
+
+def _id(obj: JSONObj) -> RequestId | None:
+    rid = obj.get("id")
+    return rid if isinstance(rid, int | str) and not isinstance(rid, bool) else None
+
+
+def parse(raw: bytes) -> Message:
+    """Decode one JSON-RPC message. Batches are refused (removed from MCP in 2025-06-18)."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(errors.PARSE_ERROR, f"malformed JSON: {exc}") from None
+    if isinstance(obj, list):
+        raise ProtocolError(errors.INVALID_REQUEST, "JSON-RPC batches are not supported by MCP")
+    if not isinstance(obj, dict):
+        raise ProtocolError(errors.INVALID_REQUEST, "a JSON-RPC message must be a JSON object")
+    return Message(raw, obj, classify(obj))
+
+
+def encode(obj: JSONObj) -> bytes:
+    return orjson.dumps(obj)
+
+
+def error_obj(request_id: RequestId | None, code: int, message: str, data: Any = None) -> JSONObj:
+    err: JSONObj = {"code": code, "message": message}
+    if data is not None:
+        err["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": err}
+
+
+def result_obj(request_id: RequestId | None, result: JSONObj) -> JSONObj:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def request_obj(request_id: RequestId, method: str, params: JSONObj | None = None) -> JSONObj:
+    obj: JSONObj = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        obj["params"] = params
+    return obj
+
+
+def notification_obj(method: str, params: JSONObj | None = None) -> JSONObj:
+    obj: JSONObj = {"jsonrpc": "2.0", "method": method}
+    if params is not None:
+        obj["params"] = params
+    return obj

@@ -1,0 +1,1 @@
+"""Byte movers: listeners for clients and connections to upstreams. No policy here."""
