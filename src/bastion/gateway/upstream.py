@@ -648,6 +648,8 @@ def build_upstream(name: str, cfg: UpstreamConfig, on_notification: OnNotificati
     if transport == "websocket":
         return StreamUpstream(name, cfg, on_notification, lambda: WebSocketClient(h.url, h.headers))
     if transport == "sse":
+        if cfg.era == "auto":  # HTTP+SSE is the 2024-11-05 transport: no 2026-07-28 probe
+            cfg = cfg.model_copy(update={"era": "handshake"})
         return StreamUpstream(
             name, cfg, on_notification, lambda: LegacySSEClient(h.url, h.headers, h.connect_timeout)
         )

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and by users writing guards: gateway processes, message factories."""

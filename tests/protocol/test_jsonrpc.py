@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bastion.protocol import errors
+from bastion.protocol.jsonrpc import Kind, Message, ProtocolError, encode, error_obj, parse
+
+CASES = [
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}', Kind.REQUEST),
+    (b'{"jsonrpc":"2.0","id":"a","method":"x","params":{}}', Kind.REQUEST),
+    (b'{"jsonrpc":"2.0","method":"notifications/initialized"}', Kind.NOTIFICATION),
+    (b'{"jsonrpc":"2.0","id":1,"result":{}}', Kind.RESPONSE),
+    (b'{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}}', Kind.ERROR),
+]
+
+
+@pytest.mark.parametrize(("raw", "kind"), CASES)
+def test_parse_kinds(raw: bytes, kind: Kind) -> None:
+    msg = parse(raw)
+    assert msg.kind is kind
+    assert msg.raw is raw
+
+
+BAD = [
+    (b"{not json", errors.PARSE_ERROR),
+    (b"[]", errors.INVALID_REQUEST),
+    (b'[{"jsonrpc":"2.0","id":1,"method":"a"}]', errors.INVALID_REQUEST),
+    (b'"str"', errors.INVALID_REQUEST),
+    (b'{"id":1,"method":"a"}', errors.INVALID_REQUEST),
+    (b'{"jsonrpc":"2.0","id":null,"method":"a"}', errors.INVALID_REQUEST),
+    (b'{"jsonrpc":"2.0","id":true,"method":"a"}', errors.INVALID_REQUEST),
+    (b'{"jsonrpc":"2.0","id":1,"method":5}', errors.INVALID_REQUEST),
+    (b'{"jsonrpc":"2.0","id":1,"method":"a","params":[1]}', errors.INVALID_REQUEST),
+    (b'{"jsonrpc":"2.0","id":1}', errors.INVALID_REQUEST),
+]
+
+
+@pytest.mark.parametrize(("raw", "code"), BAD)
+def test_parse_rejects(raw: bytes, code: int) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse(raw)
+    assert info.value.code == code
+
+
+def test_error_keeps_request_id_when_readable() -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse(b'{"jsonrpc":"1.0","id":7,"method":"a"}')
+    assert info.value.request_id == 7
+
+
+def test_from_obj_roundtrip() -> None:
+    msg = Message.from_obj(error_obj(3, -1, "m", {"rule": "r"}))
+    assert msg.kind is Kind.ERROR
+    assert orjson.loads(msg.raw) == msg.obj
+    assert encode(msg.obj) == msg.raw
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.binary(max_size=200))
+def test_parse_never_crashes_on_bytes(raw: bytes) -> None:
+    try:
+        parse(raw)
+    except ProtocolError as exc:
+        assert exc.code in (errors.PARSE_ERROR, errors.INVALID_REQUEST)
+
+
+@given(json_values)
+def test_parse_never_crashes_on_json(value: object) -> None:
+    raw = orjson.dumps(value)
+    try:
+        msg = parse(raw)
+    except ProtocolError as exc:
+        assert exc.code in (errors.PARSE_ERROR, errors.INVALID_REQUEST)
+    else:
+        assert isinstance(msg.obj, dict)
+
+
+def test_huge_integer_is_a_clean_error_or_value() -> None:
+    raw = b'{"jsonrpc":"2.0","id":1,"method":"a","params":{"n":' + b"9" * 400 + b"}}"
+    try:
+        msg = parse(raw)
+    except ProtocolError as exc:
+        assert exc.code == errors.PARSE_ERROR
+    else:
+        assert msg.kind is Kind.REQUEST
