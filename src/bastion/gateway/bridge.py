@@ -63,17 +63,18 @@ class Parked:
 class InputBridge:
     def __init__(self) -> None:
         self._parked: dict[str, Parked] = {}
+        # States from another gateway (e.g. one chained behind this one) pass through untouched.
+        self.prefix = f"{STATE_PREFIX}{secrets.token_hex(4)}."
 
-    @staticmethod
-    def is_ours(state: Any) -> bool:
-        return isinstance(state, str) and state.startswith(STATE_PREFIX)
+    def is_ours(self, state: Any) -> bool:
+        return isinstance(state, str) and state.startswith(self.prefix)
 
     def park(self, task: asyncio.Task[Message], relay: AskingRelay, ask: Ask, principal: str) -> JSONObj:
         self._expire()
         while len(self._parked) >= MAX_PARKED:
             _, oldest = self._parked.popitem()
             oldest.task.cancel()
-        token = STATE_PREFIX + secrets.token_urlsafe(24)
+        token = self.prefix + secrets.token_urlsafe(24)
         self._parked[token] = Parked(task, relay, ask, principal, time.monotonic() + PARK_SECONDS)
         request: JSONObj = {"method": ask.method}
         if ask.params is not None:

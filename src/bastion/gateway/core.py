@@ -421,7 +421,7 @@ class Gateway:
         """Run a call for a stateless client; if the upstream asks a question, park the call and
         return an ``input_required`` result (see :mod:`bastion.gateway.bridge`)."""
         state = params.get("requestState")
-        if InputBridge.is_ours(state):
+        if self.bridge.is_ours(state):
             assert isinstance(state, str)
             parked = self.bridge.resume(state, s.principal, params.get("inputResponses"), emit)
             if parked is None:

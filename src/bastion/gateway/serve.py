@@ -69,7 +69,7 @@ async def serve(cfg: Config) -> None:
         )
         sock.listen(2048)
         tasks.append(asyncio.create_task(_serve_quietly(server, sock)))
-        while not server.started and not tasks[-1].done():
+        while not server.started and not tasks[-1].done():  # noqa: ASYNC110 (uvicorn offers no event)
             await asyncio.sleep(0.01)
         ws = f", websocket ws://{h.host}:{port}{h.websocket_path}" if h.websocket_path else ""
         print(f"bastion gateway listening on http://{h.host}:{port}{h.path}{ws}", file=sys.stderr, flush=True)

@@ -66,6 +66,7 @@ CLIENT_CAPABILITIES: JSONObj = {
     "elicitation": {"form": {}, "url": {}},
 }
 MAX_INPUT_ROUNDS = 8
+LISTEN_SECONDS = 365 * 24 * 3600.0
 
 OnNotification = Callable[[str, Message], None]
 
@@ -102,6 +103,7 @@ class Upstream(ABC):
         self._progress: dict[int, _InFlight] = {}
         self._closing = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._generation = 0
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -225,6 +227,10 @@ class Upstream(ABC):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
     def _fail_inflight(self, reason: str) -> None:
         for inflight in list(self._inflight.values()):
             if not inflight.future.done():
@@ -274,6 +280,35 @@ class Upstream(ABC):
             response = {**answer, "jsonrpc": "2.0", "id": msg.id}
         with contextlib.suppress(Exception):
             await self._send_response(response)
+
+    def _start_listening(self) -> None:
+        """A 2026-07-28 upstream sends list-changed notifications only on a ``subscriptions/listen``
+        stream: keep one open while the upstream is up, so clients of either era hear of changes."""
+        if self.era is not Era.STATELESS:
+            return
+        flags = {
+            "toolsListChanged": bool((self.capabilities.get("tools") or {}).get("listChanged")),
+            "promptsListChanged": bool((self.capabilities.get("prompts") or {}).get("listChanged")),
+            "resourcesListChanged": bool((self.capabilities.get("resources") or {}).get("listChanged")),
+        }
+        if any(flags.values()):
+            self._generation += 1
+            self._spawn(self._listen_loop({k: v for k, v in flags.items() if v}, self._generation))
+
+    async def _listen_loop(self, flags: JSONObj, generation: int) -> None:
+        backoff = 1.0
+        while not self._closing and generation == self._generation and self.era is Era.STATELESS:
+            if not self.ready.is_set():
+                await asyncio.sleep(backoff)
+                continue
+            try:
+                await self._request_once("subscriptions/listen", {"notifications": flags}, None, LISTEN_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("upstream %s listen stream ended: %s", self.name, exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30)
 
     def _adopt_initialize(self, result: JSONObj) -> None:
         self.era = Era.HANDSHAKE
@@ -348,6 +383,7 @@ class StreamUpstream(Upstream):
                 self.last_error = None
                 self.ready.set()
                 log.info("upstream %s ready (%s, %s)", self.name, self.era and self.era.value, self.protocol_version)
+                self._start_listening()
                 await closed.wait()
             except asyncio.CancelledError:
                 await stream.close()
@@ -429,6 +465,7 @@ class StreamUpstream(Upstream):
         if self._stream is not None:
             await self._stream.close()
         self._fail_inflight("is shutting down")
+        self._cancel_tasks()
 
 
 class StreamableHttpUpstream(Upstream):
@@ -463,6 +500,7 @@ class StreamableHttpUpstream(Upstream):
             self.last_error = None
             self.ready.set()
             log.info("upstream %s ready (%s, %s)", self.name, self.era and self.era.value, self.protocol_version)
+            self._start_listening()
 
     async def _wait_ready(self) -> None:
         if self.ready.is_set():
@@ -625,6 +663,7 @@ class StreamableHttpUpstream(Upstream):
                         pass
             await self._http.close()
         self._fail_inflight("is shutting down")
+        self._cancel_tasks()
 
 
 class _SessionExpired(Exception):
