@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bastion.sandbox.config import SandboxConfig
+
 _UPSTREAM_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*[A-Za-z0-9]$|^[A-Za-z0-9]$")
 
 
@@ -65,6 +67,9 @@ class StdioUpstream(_UpstreamBase):
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
     restart_backoff_max: float = Field(30.0, gt=0, description="longest wait between restarts (seconds)")
+    sandbox: SandboxConfig | None = Field(
+        None, description="isolation of this server; default: the top-level `sandbox` settings"
+    )
 
 
 class HttpUpstream(_UpstreamBase):
@@ -152,6 +157,11 @@ class Config(_Model):
     upstreams: dict[str, Upstream]
     guards: list[GuardConfig] = Field(default_factory=_default_guards)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    sandbox: SandboxConfig = Field(
+        default_factory=SandboxConfig,
+        description="default isolation of stdio upstreams: bubblewrap where installed; "
+        "`backend: none` turns isolation off (logged as a warning)",
+    )
     namespace: NamespaceConfig = Field(default_factory=NamespaceConfig)
     max_body_bytes: int = Field(8 * 1024 * 1024, gt=0, description="largest HTTP body the listener reads")
     request_timeout: float = Field(120.0, gt=0, description="overall seconds one client request may take")
@@ -178,6 +188,10 @@ class Config(_Model):
                     if up not in self.upstreams:
                         raise ValueError(f"guards: tool_filter names unknown upstream {up!r}")
         return self
+
+    def sandbox_for(self, name: str) -> SandboxConfig:
+        up = self.upstreams[name]
+        return up.sandbox if isinstance(up, StdioUpstream) and up.sandbox is not None else self.sandbox
 
     def prefixing(self) -> bool:
         if self.namespace.prefix == "auto":

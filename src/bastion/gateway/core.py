@@ -45,6 +45,7 @@ from bastion.protocol.jsonrpc import (
     notification_obj,
     result_obj,
 )
+from bastion.sandbox.egress import EgressEvent
 
 log = logging.getLogger("bastion.gateway")
 
@@ -106,7 +107,10 @@ class Gateway:
         self.chain = Chain(build_chain_guards(cfg.guards))
         enabled = {n: u for n, u in cfg.upstreams.items() if u.enabled}
         self.upstreams: dict[str, Upstream] = {
-            name: build_upstream(name, ucfg, self._on_upstream_notification) for name, ucfg in enabled.items()
+            name: build_upstream(
+                name, ucfg, self._on_upstream_notification, cfg.sandbox_for(name), self._on_egress
+            )
+            for name, ucfg in enabled.items()
         }
         self.names = Names(self.upstreams, cfg.prefixing(), cfg.namespace.separator)
         self.sessions: dict[str, ClientSession] = {}
@@ -159,6 +163,15 @@ class Gateway:
             },
             "sessions": len(self.sessions),
         }
+
+    def _on_egress(self, event: EgressEvent) -> None:
+        """Every outbound connection attempt of a sandboxed server, allowed or not."""
+        self.audit.record(
+            method="egress", upstream=event.server, target=f"{event.host}:{event.port}",
+            verdict="allow" if event.decision == "allow" else "deny",
+            rule=None if event.decision == "allow" else "sandbox.egress", reason=event.reason,
+            outcome=event.outcome,
+        )
 
     def open_session(self, session: ClientSession) -> None:
         self.sessions[session.id] = session

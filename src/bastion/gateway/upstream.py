@@ -28,6 +28,7 @@ from bastion import __version__
 from bastion.config import HttpUpstream as HttpUpstreamConfig
 from bastion.config import StdioUpstream as StdioUpstreamConfig
 from bastion.config import Upstream as UpstreamConfig
+from bastion.gateway import sandboxing
 from bastion.gateway.relay import Relay
 from bastion.protocol import errors
 from bastion.protocol.eras import (
@@ -51,6 +52,8 @@ from bastion.protocol.jsonrpc import (
     request_obj,
     result_obj,
 )
+from bastion.sandbox.config import SandboxConfig
+from bastion.sandbox.egress import EgressEvent
 from bastion.transports.base import MessageStream
 from bastion.transports.sse import parse_events
 from bastion.transports.sse_client import LegacySSEClient
@@ -66,6 +69,7 @@ CLIENT_CAPABILITIES: JSONObj = {
     "elicitation": {"form": {}, "url": {}},
 }
 MAX_INPUT_ROUNDS = 8
+RECYCLE_MARGIN = 5.0
 LISTEN_SECONDS = 365 * 24 * 3600.0
 
 OnNotification = Callable[[str, Message], None]
@@ -353,7 +357,39 @@ class StreamUpstream(Upstream):
         self._make_stream = make_stream
         self._stream: MessageStream | None = None
         self._supervisor: asyncio.Task[None] | None = None
-        self.on_restart: Callable[[str], None] | None = None
+        self._recycling = False
+        self.ephemeral = False
+        """Start a fresh server after every tool call (sandbox ``ephemeral: true``)."""
+        self.recycles = 0
+
+    async def recycle(self) -> None:
+        """Replace the running server with a fresh one, between calls: a planned restart."""
+        stream = self._stream
+        if stream is None or self._closing or not self.ready.is_set():
+            return
+        self._recycling = True
+        self.ready.clear()
+        self.recycles += 1
+        await stream.close()
+
+    async def _request_once(
+        self, method: str, params: JSONObj | None, relay: Relay | None, timeout: float | None
+    ) -> Message:
+        stream = self._stream
+        if (
+            stream is not None
+            and not self._inflight
+            and isinstance(stream, StdioChild)
+            and stream.should_recycle(RECYCLE_MARGIN)
+        ):
+            log.info("upstream %s: sandbox lifetime nearly over; recycling between calls", self.name)
+            await self.recycle()
+            await self._wait_ready()
+        try:
+            return await super()._request_once(method, params, relay, timeout)
+        finally:
+            if self.ephemeral and method == "tools/call" and not self._inflight:
+                self._spawn(self.recycle())
 
     async def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
@@ -384,6 +420,13 @@ class StreamUpstream(Upstream):
                 self.ready.set()
                 log.info("upstream %s ready (%s, %s)", self.name, self.era and self.era.value, self.protocol_version)
                 self._start_listening()
+                if self.restarts or self.recycles:
+                    # A new process may offer other tools than the last one: tell the clients.
+                    for kind in ("tools", "prompts", "resources"):
+                        if kind in self.capabilities:
+                            self.on_notification(
+                                self.name, Message.from_obj(notification_obj(f"notifications/{kind}/list_changed"))
+                            )
                 await closed.wait()
             except asyncio.CancelledError:
                 await stream.close()
@@ -391,19 +434,20 @@ class StreamUpstream(Upstream):
             except Exception as exc:
                 reason = f"failed to start: {exc or type(exc).__name__}"
             self.ready.clear()
-            self.last_error = reason
             self._fail_inflight(reason)
             await stream.close()
             if self._closing:
                 return
+            if self._recycling:
+                self._recycling = False
+                continue  # a planned restart: no backoff, not a failure
+            self.last_error = reason
             if time.monotonic() - started > 30:
                 backoff = 0.5
             log.warning("upstream %s %s; restarting in %.1fs", self.name, reason, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)
             self.restarts += 1
-            if self.on_restart is not None:
-                self.on_restart(self.name)
 
     async def _handshake(self) -> None:
         if self.cfg.era != "handshake":
@@ -676,12 +720,27 @@ def _encode(obj: JSONObj) -> bytes:
     return orjson.dumps(obj)
 
 
-def build_upstream(name: str, cfg: UpstreamConfig, on_notification: OnNotification) -> Upstream:
+def build_upstream(
+    name: str,
+    cfg: UpstreamConfig,
+    on_notification: OnNotification,
+    sandbox: SandboxConfig | None = None,
+    on_egress: Callable[[EgressEvent], None] | None = None,
+) -> Upstream:
     if isinstance(cfg, StdioUpstreamConfig):
         c = cfg
-        return StreamUpstream(
-            name, cfg, on_notification, lambda: StdioChild(name, c.command, c.args, c.env or None, c.cwd)
+        args = list(c.args)
+        if sandbox is not None:
+            if sandbox.backend == "none":
+                log.warning("upstream %s runs without isolation (sandbox backend: none)", name)
+            args, sandbox = sandboxing.derive(c.command, args, c.cwd, sandbox)
+        box = sandbox
+        up = StreamUpstream(
+            name, cfg, on_notification,
+            lambda: StdioChild(name, c.command, args, c.env or None, c.cwd, box, on_egress),
         )
+        up.ephemeral = bool(box is not None and box.ephemeral)
+        return up
     transport = cfg.effective_transport
     h = cfg
     if transport == "websocket":

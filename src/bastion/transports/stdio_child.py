@@ -1,6 +1,8 @@
 """An upstream server run as a child process: newline-delimited JSON-RPC on stdin/stdout.
 
-The child's stderr is forwarded to the log (logger ``bastion.upstream.<name>``), line by line.
+With a sandbox configuration the child is started inside the sandbox (:mod:`bastion.sandbox`),
+which also logs its stderr, redacted; without one it runs as a plain child process whose stderr is
+forwarded to the logger ``bastion.upstream.<name>``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bastion.transports.base import OnClose, OnMessage
+
+if TYPE_CHECKING:
+    from bastion.sandbox import EgressEvent, SandboxConfig, SandboxedProcess
 
 READ_LIMIT = 64 * 1024 * 1024
 
@@ -25,8 +31,13 @@ class StdioChild:
         args: Sequence[str],
         env: dict[str, str] | None = None,
         cwd: str | None = None,
+        sandbox: SandboxConfig | None = None,
+        on_egress: Callable[[EgressEvent], None] | None = None,
     ) -> None:
         self.name = name
+        self.sandbox = sandbox
+        self.on_egress = on_egress
+        self.sandboxed: SandboxedProcess | None = None
         self.command = command
         self.args = list(args)
         self.env = env
@@ -41,6 +52,16 @@ class StdioChild:
         return f"stdio:{self.command}"
 
     async def start(self, on_message: OnMessage, on_close: OnClose) -> None:
+        if self.sandbox is not None:
+            from bastion.sandbox import launch
+
+            self.sandboxed = await launch(
+                self.command, self.args, self.sandbox, env_extra=self.env or None, name=self.name,
+                audit=self.on_egress,
+            )
+            self.proc = self.sandboxed.process
+            self._tasks = [asyncio.create_task(self._read(self.proc, on_message, on_close))]
+            return
         env = {**os.environ, **(self.env or {})}
         self.proc = await asyncio.create_subprocess_exec(
             self.command,
@@ -73,6 +94,8 @@ class StdioChild:
                     break
                 line = line.strip()
                 if line:
+                    if self.sandboxed is not None:
+                        self.sandboxed.touch()
                     on_message(line)
         except Exception as exc:  # pragma: no cover - defensive
             reason = f"read failed: {exc}"
@@ -99,8 +122,21 @@ class StdioChild:
         async with self._write_lock:
             proc.stdin.write(data + b"\n")
             await proc.stdin.drain()
+        if self.sandboxed is not None:
+            self.sandboxed.touch()
+
+    def should_recycle(self, margin: float) -> bool:
+        """True when the sandbox's lifetime is nearly over or it has idled out."""
+        return self.sandboxed is not None and self.sandboxed.should_recycle(margin)
 
     async def close(self) -> None:
+        if self.sandboxed is not None:
+            with contextlib.suppress(Exception):
+                await self.sandboxed.terminate()
+            for t in self._tasks:
+                t.cancel()
+            self._tasks = []
+            return
         proc = self.proc
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(Exception):
