@@ -44,6 +44,10 @@ async def parse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
                 event = text
             elif name == b"id":
                 eid = text
+    tail = buf.rstrip(b"\r")
+    if tail.startswith(b"data:"):
+        value = tail[5:]
+        data.append((value[1:] if value.startswith(b" ") else value).decode("utf-8", "replace"))
     if data:
         yield Event(event, "\n".join(data), eid)
 

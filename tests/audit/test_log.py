@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from bastion.audit.log import AuditLog, args_digest
+
+
+def test_records_are_json_lines_without_none_fields(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(str(path))
+    for i in range(100):
+        log.record(method="tools/call", upstream="u", target=f"t{i}", verdict="allow", rule=None)
+    log.close()
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert len(rows) == 100 and log.records == 100
+    assert rows[0]["target"] == "t0" and rows[-1]["target"] == "t99"
+    assert "rule" not in rows[0] and rows[0]["ts"].endswith("+00:00")
+
+
+def test_appends_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    for n in range(2):
+        log = AuditLog(str(path))
+        log.record(method="m", n=n)
+        log.close()
+    assert [orjson.loads(x)["n"] for x in path.read_bytes().splitlines()] == [0, 1]
+
+
+def test_disabled_log_writes_nothing(tmp_path: Path) -> None:
+    log = AuditLog(None)
+    log.record(method="m")
+    log.close()
+    assert log.records == 0
+
+
+def test_args_digest_is_canonical_and_hides_values() -> None:
+    a = args_digest({"b": 1, "a": "secret-value"})
+    b = args_digest({"a": "secret-value", "b": 1})
+    assert a == b and len(a or "") == 64 and "secret" not in (a or "")
+    assert args_digest(None) is None
+    assert args_digest({"a": 1}) != args_digest({"a": 2})
