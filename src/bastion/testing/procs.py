@@ -62,7 +62,11 @@ def bastion_cmd() -> list[str]:
 
 @contextlib.contextmanager
 def run_gateway(
-    config: dict[str, Any], *, timeout: float = 60.0, extra_args: Sequence[str] = ()
+    config: dict[str, Any],
+    *,
+    timeout: float = 60.0,
+    extra_args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[GatewayProc]:
     """Run ``bastion gateway`` with ``config`` (an HTTP listener on a free port is added when the
     config names none) and yield once it listens. Audit goes to a temp file unless configured."""
@@ -83,7 +87,7 @@ def run_gateway(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         lines: list[str] = []
         found: dict[str, Any] = {}

@@ -127,7 +127,9 @@ class StdioChild:
 
     def should_recycle(self, margin: float) -> bool:
         """True when the sandbox's lifetime is nearly over or it has idled out."""
-        return self.sandboxed is not None and self.sandboxed.should_recycle(margin)
+        if self.sandboxed is None or self.sandbox is None:
+            return False
+        return self.sandboxed.should_recycle(min(margin, self.sandbox.lifetime / 10))
 
     async def close(self) -> None:
         if self.sandboxed is not None:
