@@ -38,8 +38,10 @@ class AskingRelay:
 
     stateless_client = True
 
-    def __init__(self, emit: Emit) -> None:
+    def __init__(self, emit: Emit, client_capabilities: JSONObj | None = None, log_level: str | None = None) -> None:
         self.emit = emit
+        self.client_capabilities: JSONObj = client_capabilities or {}
+        self.log_level = log_level
         self.asks: asyncio.Queue[Ask] = asyncio.Queue()
 
     def notify(self, obj: JSONObj) -> None:

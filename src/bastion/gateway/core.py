@@ -58,6 +58,8 @@ LIST_METHODS = {
 MAX_UPSTREAM_PAGES = 100
 DEFAULT_TTL_MS = 30_000
 BRIDGED_METHODS = {"tools/call", "prompts/get", "resources/read"}
+HANDSHAKE_ONLY_METHODS = {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
+"""Removed in 2026-07-28: a stateless client calling them gets -32601."""
 LIST_CHANGED = {
     "notifications/tools/list_changed",
     "notifications/prompts/list_changed",
@@ -218,6 +220,8 @@ class Gateway:
             ):
                 raise _Deny(errors.INVALID_REQUEST, f"{msg.method} before initialize")
             handler = self._handlers.get(msg.method)
+            if session.era is Era.STATELESS and msg.method in HANDSHAKE_ONLY_METHODS:
+                handler = None
             if handler is None:
                 raise _Deny(errors.METHOD_NOT_FOUND, f"method not found: {msg.method}")
             self._route(msg, ctx)
@@ -297,6 +301,10 @@ class Gateway:
                 raise _Deny(errors.UNKNOWN_TARGET if kind == "tools" else errors.INVALID_PARAMS,
                             f"unknown {kind[:-1]}: {name}")
             ctx.upstream, ctx.target = target
+            if kind == "tools":
+                schema = self.upstreams[ctx.upstream].tool_schemas.get(ctx.target)
+                if schema is not None:
+                    ctx.extra["input_schema"] = schema
         elif msg.method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
             uri = p.get("uri")
             if not isinstance(uri, str):
@@ -393,6 +401,8 @@ class Gateway:
         return {}
 
     async def _set_level(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
+        level = msg.params.get("level")
+        s.log_level = level if isinstance(level, str) else None
         for up in self.upstreams.values():
             if up.ready.is_set() and "logging" in up.capabilities and up.era is Era.HANDSHAKE:
                 with contextlib.suppress(UpstreamError):
@@ -401,7 +411,11 @@ class Gateway:
 
     async def _subscribe(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
         assert ctx.target is not None
-        result = await self._routed(s, msg, emit, ctx)
+        up = self.upstreams[ctx.upstream] if ctx.upstream else None
+        if up is not None and up.era is Era.STATELESS:
+            result: JSONObj = {}  # 2026-07-28 has no resources/subscribe: the gateway keeps the subscription
+        else:
+            result = await self._routed(s, msg, emit, ctx)
         if "error" not in result:
             if msg.method == "resources/subscribe":
                 s.subscriptions.add(ctx.target)
@@ -441,7 +455,7 @@ class Gateway:
                 raise _Deny(errors.INVALID_PARAMS, "unknown or expired requestState")
             task, relay = parked.task, parked.relay
         else:
-            relay = AskingRelay(emit)
+            relay = AskingRelay(emit, s.client_capabilities, s.log_level)
             task = asyncio.ensure_future(up.request(method, params, relay=relay))
         ask = asyncio.ensure_future(relay.asks.get())
         try:
@@ -538,6 +552,11 @@ class Gateway:
 
     def _publish(self, method: str, upstream: str, items: list[JSONObj]) -> list[JSONObj]:
         """Rename items into the gateway's namespace; learn resource routes."""
+        if method == "tools/list":
+            up = self.upstreams[upstream]
+            for i in items:
+                if isinstance(i.get("inputSchema"), dict):
+                    up.tool_schemas[str(i.get("name", ""))] = i["inputSchema"]
         if method in ("tools/list", "prompts/list"):
             kind = "tools" if method == "tools/list" else "prompts"
             self.names.learn(kind, upstream, [str(i.get("name", "")) for i in items])

@@ -12,6 +12,10 @@ class Relay(Protocol):
 
     stateless_client: bool
     """True when the client speaks 2026-07-28: it takes ``input_required`` results itself."""
+    client_capabilities: JSONObj
+    """What the client behind the request declared; a 2026-07-28 upstream is told exactly this."""
+    log_level: str | None
+    """The log level the client asked for (None: no log messages), for 2026-07-28 upstreams."""
 
     def notify(self, obj: JSONObj) -> None:
         """A notification related to the request (progress, log message), ids already mapped back.

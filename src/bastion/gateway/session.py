@@ -41,6 +41,8 @@ class ClientSession:
     """Server-to-client requests relayed to this client, by the id the gateway gave them."""
     inflight: dict[RequestId, asyncio.Task[Any]] = field(default_factory=dict)
     subscriptions: set[str] = field(default_factory=set)
+    log_level: str | None = None
+    """``logging/setLevel`` (handshake era) or ``_meta`` logLevel (2026-07-28): forwarded to 2026 upstreams."""
     closed: bool = False
 
     def resolve(self, msg_id: RequestId | None, obj: JSONObj) -> bool:
@@ -69,6 +71,8 @@ class RequestRelay:
         self.session = session
         self.emit = emit
         self.stateless_client = session.era is Era.STATELESS
+        self.client_capabilities = session.client_capabilities
+        self.log_level = session.log_level
 
     def notify(self, obj: JSONObj) -> None:
         if not self.session.closed:

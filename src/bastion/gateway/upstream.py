@@ -30,12 +30,14 @@ from bastion.config import StdioUpstream as StdioUpstreamConfig
 from bastion.config import Upstream as UpstreamConfig
 from bastion.gateway import sandboxing
 from bastion.gateway.relay import Relay
+from bastion.guards.header_match import param_headers
 from bastion.protocol import errors
 from bastion.protocol.eras import (
     LATEST_HANDSHAKE,
     LATEST_STATELESS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
+    META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
     META_SERVER_INFO,
     STATELESS_VERSIONS,
@@ -107,6 +109,8 @@ class Upstream(ABC):
         self._progress: dict[int, _InFlight] = {}
         self._closing = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.tool_schemas: dict[str, JSONObj] = {}
+        """Input schemas from this upstream's tools/list (its own names), for SEP-2243 headers."""
         self._generation = 0
 
     # ---- public API -------------------------------------------------------------------------
@@ -188,7 +192,7 @@ class Upstream(ABC):
             if client_token is not None:
                 meta["progressToken"] = uid
             if self.era is Era.STATELESS:
-                meta.update(self._stateless_meta())
+                meta.update(self._stateless_meta(relay))
             params["_meta"] = meta
         inflight = _InFlight(asyncio.get_running_loop().create_future(), relay, client_token)
         self._inflight[uid] = inflight
@@ -210,12 +214,18 @@ class Upstream(ABC):
             self._inflight.pop(uid, None)
             self._progress.pop(uid, None)
 
-    def _stateless_meta(self) -> JSONObj:
-        return {
+    def _stateless_meta(self, relay: Relay | None = None) -> JSONObj:
+        # The upstream may only ask (elicitation, sampling, roots) what the client behind this
+        # request can answer, and may only log if that client asked for log messages.
+        meta: JSONObj = {
             META_PROTOCOL_VERSION: self.protocol_version or LATEST_STATELESS,
             META_CLIENT_INFO: CLIENT_INFO,
-            META_CLIENT_CAPABILITIES: {},
+            META_CLIENT_CAPABILITIES: dict(getattr(relay, "client_capabilities", None) or {}),
         }
+        level = getattr(relay, "log_level", None)
+        if isinstance(level, str):
+            meta[META_LOG_LEVEL] = level
+        return meta
 
     @abstractmethod
     async def _exchange(self, obj: JSONObj, inflight: _InFlight) -> Message: ...
@@ -603,6 +613,8 @@ class StreamableHttpUpstream(Upstream):
                     "resources/unsubscribe",
                 ):
                     headers["Mcp-Name"] = name
+                if method == "tools/call" and isinstance(name, str):
+                    headers.update(param_headers(self.tool_schemas.get(name), params.get("arguments")))
         else:
             if self.session_id:
                 headers["Mcp-Session-Id"] = self.session_id

@@ -6,12 +6,20 @@ prompt name, or the resource URI) and ``MCP-Protocol-Version`` (the version in
 ``params._meta``). If a header disagrees with the body, an intermediary and the server could act on
 different requests, so the request is refused with error -32020 (rule ``header_match.method``,
 ``header_match.name`` or ``header_match.version``) before routing. A missing ``Mcp-Method`` is a
-mismatch too. Handshake-era requests, stdio and WebSocket carry no such headers and pass.
+mismatch too. Tool arguments whose schema carries ``x-mcp-header: X`` also travel as
+``Mcp-Param-X`` headers (SEP-2243); a missing, extra, malformed or different one is refused by rule
+``header_match.param`` (checked once the tool's schema is known from a ``tools/list``).
+Handshake-era requests, stdio and WebSocket carry no such headers and pass.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from bastion.guards.base import ALLOW, BaseGuard, Context, Deny, Verdict
 from bastion.protocol import errors
@@ -66,4 +74,82 @@ class HeaderMatchGuard(BaseGuard):
                 f"MCP-Protocol-Version header {header_version!r} does not match _meta {body_version!r}",
                 errors.HEADER_MISMATCH,
             )
+        if msg.method == "tools/call":
+            why = check_param_headers(ctx.extra.get("input_schema"), msg.params.get("arguments"), h)
+            if why is not None:
+                return Deny("header_match.param", why, errors.HEADER_MISMATCH)
         return ALLOW
+
+
+# ---- SEP-2243 custom parameter headers: a tool's top-level argument annotated ``x-mcp-header: X``
+# travels as ``Mcp-Param-X`` too (plain printable ASCII verbatim, anything else ``=?base64?...?=``).
+
+_HEADER_SAFE = re.compile(r"[\x20-\x7e]*")
+_B64_SENTINEL = re.compile(r"=\?base64\?(?P<payload>[^?]*)\?=")
+
+
+def _annotated(schema: Any) -> list[tuple[str, str]]:
+    """(argument, header token) pairs of a tool input schema's top-level ``x-mcp-header`` properties."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict):
+        return []
+    return [(arg, sub["x-mcp-header"]) for arg, sub in props.items()
+            if isinstance(sub, dict) and isinstance(sub.get("x-mcp-header"), str) and sub["x-mcp-header"]]
+
+
+def _render(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return value if isinstance(value, str) else None
+
+
+def encode_param(value: str) -> str:
+    if _HEADER_SAFE.fullmatch(value) and value == value.strip() and not _B64_SENTINEL.fullmatch(value):
+        return value
+    return f"=?base64?{base64.b64encode(value.encode()).decode()}?="
+
+
+def decode_param(raw: str) -> str | None:
+    m = _B64_SENTINEL.fullmatch(raw)
+    if m is None:
+        return raw
+    try:
+        data = base64.b64decode(m["payload"], validate=True)
+        if base64.b64encode(data).decode() != m["payload"]:
+            return None
+        return data.decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def param_headers(schema: Any, arguments: Any) -> dict[str, str]:
+    """The ``Mcp-Param-*`` headers a 2026-07-28 ``tools/call`` with these arguments must carry."""
+    args = arguments if isinstance(arguments, dict) else {}
+    out = {}
+    for arg, token in _annotated(schema):
+        rendered = _render(args.get(arg))
+        if rendered is not None:
+            out[f"Mcp-Param-{token}"] = encode_param(rendered)
+    return out
+
+
+def check_param_headers(schema: Any, arguments: Any, headers: Mapping[str, str]) -> str | None:
+    """Why the request's ``Mcp-Param-*`` headers disagree with its arguments, or None."""
+    args = arguments if isinstance(arguments, dict) else {}
+    for arg, token in _annotated(schema):
+        raw = headers.get(f"mcp-param-{token.lower()}")
+        rendered = _render(args.get(arg))
+        if rendered is None:
+            if raw is not None:
+                return f"Mcp-Param-{token} header is present but argument {arg!r} is not"
+            continue
+        if raw is None:
+            return f"Mcp-Param-{token} header is missing but argument {arg!r} is present"
+        decoded = decode_param(raw)
+        if decoded is None:
+            return f"Mcp-Param-{token} header carries a malformed base64 value"
+        if decoded != rendered:
+            return f"Mcp-Param-{token} header does not match argument {arg!r}"
+    return None

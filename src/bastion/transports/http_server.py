@@ -26,7 +26,14 @@ from bastion.config import HttpListen
 from bastion.gateway.core import Gateway, version_of_request
 from bastion.gateway.session import ClientSession
 from bastion.protocol import errors
-from bastion.protocol.eras import META_CLIENT_CAPABILITIES, META_CLIENT_INFO, STATELESS_VERSIONS, Era
+from bastion.protocol.eras import (
+    META_CLIENT_CAPABILITIES,
+    META_CLIENT_INFO,
+    META_LOG_LEVEL,
+    META_PROTOCOL_VERSION,
+    STATELESS_VERSIONS,
+    Era,
+)
 from bastion.protocol.jsonrpc import JSONObj, Kind, Message, ProtocolError, encode, error_obj, parse
 from bastion.transports.sse import format_event
 from bastion.transports.stream_session import serve_stream
@@ -94,7 +101,8 @@ class HttpApp:
         if path != self.path:
             await _respond(send, 404, b'{"error":"not found"}')
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # RFC 9110 5.5: optional whitespace around a field value is not part of it (httptools keeps it).
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1").strip(" \t") for k, v in scope["headers"]}
         if not self._origin_ok(headers.get("origin")):
             self._audit_refusal("origin", errors.INVALID_REQUEST, "http.origin")
             await _jsonrpc_error(send, 403, None, errors.INVALID_REQUEST, "origin not allowed")
@@ -157,6 +165,13 @@ class HttpApp:
         if version is None and headers.get("mcp-protocol-version", "").startswith("2026"):
             version = headers["mcp-protocol-version"]
         if version is not None:
+            meta = msg.params.get("_meta")
+            meta_version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, dict) else None
+            header_version = headers.get("mcp-protocol-version")
+            if meta_version is not None and header_version is not None and meta_version != header_version:
+                await _jsonrpc_error(send, 400, msg.id, errors.HEADER_MISMATCH,
+                                     "MCP-Protocol-Version header does not match params._meta")
+                return
             if version not in STATELESS_VERSIONS:
                 await _jsonrpc_error(send, 400, msg.id, errors.UNSUPPORTED_PROTOCOL_VERSION,
                                      f"unsupported protocol version {version}",
@@ -194,10 +209,18 @@ class HttpApp:
             await _respond(send, 202, b"")  # no client-to-server notifications in 2026-07-28
             return
         meta = msg.params.get("_meta")
-        meta = meta if isinstance(meta, dict) else {}
+        missing = [k for k in (META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES)
+                   if not isinstance(meta, dict) or k not in meta]
+        if missing:
+            await _jsonrpc_error(send, 400, msg.id, errors.INVALID_PARAMS,
+                                 f"params._meta is missing the required key(s): {', '.join(missing)}")
+            return
+        assert isinstance(meta, dict)
         session = ClientSession(transport="http", era=Era.STATELESS)
         session.client_info = meta.get(META_CLIENT_INFO) or {}
         session.client_capabilities = meta.get(META_CLIENT_CAPABILITIES) or {}
+        level = meta.get(META_LOG_LEVEL)
+        session.log_level = level if isinstance(level, str) else None
         session.initialized = True
         await self._exchange(session, msg, receive, send, headers, [], stateless=True)
 

@@ -12,7 +12,7 @@ from typing import Any
 from bastion.gateway.core import Gateway, version_of_request
 from bastion.gateway.session import ClientSession
 from bastion.protocol import errors
-from bastion.protocol.eras import STATELESS_VERSIONS, Era
+from bastion.protocol.eras import META_CLIENT_CAPABILITIES, META_LOG_LEVEL, STATELESS_VERSIONS, Era
 from bastion.protocol.jsonrpc import Kind, ProtocolError, encode, error_obj, parse
 
 log = logging.getLogger("bastion.transports")
@@ -60,6 +60,11 @@ async def serve_stream(
                             {"supported": list(STATELESS_VERSIONS), "requested": version})))
                         return
                     session.era = Era.STATELESS
+                    meta = msg.params.get("_meta")
+                    if isinstance(meta, dict):  # per-request in 2026-07-28
+                        caps, level = meta.get(META_CLIENT_CAPABILITIES), meta.get(META_LOG_LEVEL)
+                        session.client_capabilities = caps if isinstance(caps, dict) else {}
+                        session.log_level = level if isinstance(level, str) else None
         reply = await gateway.handle(session, msg, out.put_nowait)
         if reply is not None:
             out.put_nowait(reply)
