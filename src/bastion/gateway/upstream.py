@@ -368,6 +368,9 @@ class StreamUpstream(Upstream):
         self._stream: MessageStream | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._recycling = False
+        self.one_shot = False
+        """Give up after the first failed start instead of restarting (for scans)."""
+        self._gave_up = asyncio.Event()
         self.ephemeral = False
         """Start a fresh server after every tool call (sandbox ``ephemeral: true``)."""
         self.recycles = 0
@@ -403,8 +406,10 @@ class StreamUpstream(Upstream):
 
     async def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.ready.wait(), self.cfg.connect_timeout)
+        waiters = [asyncio.ensure_future(self.ready.wait()), asyncio.ensure_future(self._gave_up.wait())]
+        await asyncio.wait(waiters, timeout=self.cfg.connect_timeout, return_when=asyncio.FIRST_COMPLETED)
+        for w in waiters:
+            w.cancel()
         if not self.ready.is_set():
             log.error("upstream %s did not start: %s", self.name, self.last_error or "timeout")
 
@@ -452,6 +457,9 @@ class StreamUpstream(Upstream):
                 self._recycling = False
                 continue  # a planned restart: no backoff, not a failure
             self.last_error = reason
+            if self.one_shot:
+                self._gave_up.set()
+                return
             if time.monotonic() - started > 30:
                 backoff = 0.5
             log.warning("upstream %s %s; restarting in %.1fs", self.name, reason, backoff)

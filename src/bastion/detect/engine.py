@@ -1,0 +1,506 @@
+"""The detection engine: one engine for tool descriptions, tool results, arguments and prompts.
+
+Typical use::
+
+    from bastion.detect import scan_tool, scan_text, redact
+
+    report = scan_tool(tool_dict)             # every string of the definition is scanned
+    if report.malicious: ...
+    report = scan_text(result_text, kind="tool_result")
+    clean, findings = redact(result_text)     # secrets and PII replaced by [REDACTED:<rule>]
+
+For each string the engine builds the normalised view (:mod:`~bastion.detect.normalize`), runs
+*all* rule patterns over it in one multi-pattern pass (:mod:`~bastion.detect.matcher`), scans
+decoded views only when the same pass's pre-checks say there is something to decode, and runs the
+heuristics (:mod:`~bastion.detect.heuristics`). Combination rules then look at the signals the
+findings established, and :mod:`~bastion.detect.scoring` turns the findings into a score and a
+verdict. Everything is compiled once; :func:`default_engine` caches one engine per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bastion.detect.heuristics import HEURISTICS, VALIDATORS, Context, Heuristic
+from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec
+from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
+from bastion.detect.normalize import Normalized, derived_views, normalize
+from bastion.detect.rules import Rule, RuleSet, check_pattern, load_rules
+from bastion.detect.scoring import score_findings
+
+# Pre-checks compiled into the same multi-pattern pass: they say which decoding steps could apply.
+PRECHECKS: dict[str, str] = {
+    "b64": r"[A-Za-z0-9+/_-]{20}",
+    "hex": r"[0-9A-Fa-f]{24}",
+    "escape": r"\\[xu][0-9A-Fa-f]{2}",
+    "url": r"%[0-9A-Fa-f]{2}",
+    "markup": r"<[A-Za-z/!?]|&#?[A-Za-z0-9]{1,10};",
+    "comment": r"<!--",
+}
+# Heuristics that only run when their pre-check fired (the rest do their own cheap checks).
+HEURISTIC_PRECHECK: dict[str, str] = {"html_comments": "comment"}
+DECODING_VIAS = frozenset({"base64", "hex", "escapes", "url-encoding", "unicode-tags", "variation-selectors"})
+MAX_FINDINGS_PER_RULE = 16
+MAX_OCCURRENCES_PER_SIGNAL = 64
+
+_NAME_SEPARATORS = re.compile(r"[_\-.]")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanContext:
+    """What a scan knows beyond the text: the fleet it belongs to (for shadowing checks)."""
+
+    other_tools: frozenset[str] = frozenset()
+    sibling_tools: frozenset[str] = frozenset()
+
+
+NO_CONTEXT = ScanContext()
+
+
+@dataclass(slots=True)
+class _FieldScan:
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _excerpt(text: str, start: int, end: int, limit: int = 160) -> str:
+    s = text[start:end]
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _scope_ok(rule: Rule, scope: str) -> bool:
+    return rule.scope == "any" or rule.scope == scope
+
+
+class Engine:
+    """A compiled rule set. Thread-safe for scanning; build once, reuse."""
+
+    def __init__(
+        self,
+        rules: RuleSet | None = None,
+        *,
+        backend: Backend | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.rules = rules if rules is not None else load_rules()
+        self.threshold = threshold
+        specs: list[PatternSpec] = []
+        owners: list[Rule | str] = []
+        for rule in self.rules.pattern_rules():
+            for p in rule.patterns:
+                pre = check_pattern(p.prefilter) if p.prefilter else None
+                specs.append(PatternSpec(check_pattern(p.pattern), rule.case_sensitive, prefilter=pre,
+                                         limit=256 if rule.redact else MAX_FINDINGS_PER_RULE,
+                                         lazy=rule.weak))
+                owners.append(rule)
+        for name, pre_pattern in PRECHECKS.items():
+            specs.append(PatternSpec(pre_pattern, False, spans=False))
+            owners.append(name)
+        self._owners = owners
+        self.matcher = MultiMatcher(specs, backend)
+        self._heuristics: list[tuple[Rule, Heuristic]] = []
+        for rule in self.rules.heuristic_rules():
+            assert rule.heuristic is not None
+            fn = HEURISTICS.get(rule.heuristic)
+            if fn is None:
+                raise ValueError(f"rule {rule.id}: unknown heuristic {rule.heuristic!r}")
+            self._heuristics.append((rule, fn))
+        self._combos = self.rules.combination_rules()
+        by_id = self.rules.by_id()
+        self._decoded_rule = by_id.get("HC-010")
+
+    @property
+    def backend(self) -> str:
+        """The matcher backend in use (``hyperscan``, ``re2`` or ``re``)."""
+        return self.matcher.backend
+
+    # ------------------------------------------------------------------ one string
+
+    def _finding(
+        self, rule: Rule, kind: Kind, field_name: str, original: str, start: int, end: int,
+        *, via: str = "", evidence: str | None = None, detail: str = "",
+    ) -> Finding:
+        explanation = rule.explanation if not detail else f"{rule.explanation} ({detail})"
+        if via:
+            explanation = f"{explanation} [revealed by decoding: {via}]"
+        return Finding(
+            rule=rule.id,
+            title=rule.title,
+            category=rule.category,
+            severity=rule.severity,
+            confidence=rule.confidence_for(kind),
+            explanation=explanation,
+            field=field_name,
+            start=start,
+            end=end,
+            evidence=evidence if evidence is not None else _excerpt(original, start, end),
+            signals=rule.signals,
+            via=via,
+            scored=rule.scored,
+            weak=rule.weak,
+        )
+
+    def _pattern_pass(
+        self, text: str, kind: Kind, scope: str, flags: set[str] | None,
+        lazy: dict[str, tuple[Rule, list[int]]] | None = None,
+    ) -> Iterator[tuple[Rule, int, int]]:
+        for idx, s, e in self.matcher.scan(text):
+            owner = self._owners[idx]
+            if isinstance(owner, str):
+                if flags is not None:
+                    flags.add(owner)
+                continue
+            if owner.applies(kind) and _scope_ok(owner, scope):
+                if owner.validator is not None and s >= 0 and not VALIDATORS[owner.validator](text[s:e]):
+                    continue
+                if s < 0:
+                    if lazy is not None:
+                        lazy.setdefault(owner.id, (owner, []))[1].append(idx)
+                    continue
+                yield owner, s, e
+
+    def scan_string(
+        self,
+        text: str,
+        kind: Kind,
+        *,
+        field: str = "",
+        scope: str = "text",
+        context: ScanContext = NO_CONTEXT,
+    ) -> list[Finding]:
+        """All findings (weak ones included) for one string. ``scope`` is ``text`` or ``name``."""
+        out: list[Finding] = []
+        per_rule: dict[str, int] = {}
+
+        def add(f: Finding) -> None:
+            n = per_rule.get(f.rule, 0)
+            if n < MAX_FINDINGS_PER_RULE:
+                per_rule[f.rule] = n + 1
+                out.append(f)
+
+        norm = normalize(text)
+        flags: set[str] = set()
+        lazy: dict[str, tuple[Rule, list[int]]] = {}
+        for rule, s, e in self._pattern_pass(norm.text, kind, scope, flags, lazy):
+            os_, oe = norm.to_original(s, e)
+            add(self._finding(rule, kind, field, text, os_, oe))
+        if scope == "name":
+            # identifiers: also read "ignore_previous_instructions" as words
+            spaced = _NAME_SEPARATORS.sub(" ", norm.text)
+            if spaced != norm.text:
+                for rule, s, e in self._pattern_pass(spaced, kind, "text", None):
+                    os_, oe = norm.to_original(s, e)
+                    add(self._finding(rule, kind, field, text, os_, oe))
+        if flags or norm.hidden:
+            self._scan_views(norm, flags, kind, field, scope, out, add)
+        ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools)
+        for rule, fn in self._heuristics:
+            if not rule.applies(kind) or not _scope_ok(rule, scope):
+                continue
+            need = HEURISTIC_PRECHECK.get(fn.__name__)
+            if need is not None and need not in flags:
+                continue
+            for hit in fn(ctx):
+                add(self._finding(rule, kind, field, text, hit.start, hit.end, detail=hit.detail))
+        if lazy:
+            self._expand_lazy(norm, lazy, kind, field, out, add)
+        return out
+
+    def _expand_lazy(
+        self, norm: Normalized, lazy: dict[str, tuple[Rule, list[int]]], kind: Kind, field_name: str,
+        out: list[Finding], add: Callable[[Finding], None],
+    ) -> None:
+        """Weak (lazy) rules only get spans when a windowed combination could use them here;
+        otherwise they are recorded as present (span -1:-1) for the score."""
+        have = {sig for f in out for sig in f.signals}
+        for rule, _ in lazy.values():
+            have.update(rule.signals)
+        wanted: set[str] = set()
+        for combo in self._combos:
+            if combo.window is not None and combo.applies(kind) and have.issuperset(combo.all_of):
+                wanted.update(combo.all_of)
+        for rule, indices in lazy.values():
+            if wanted.intersection(rule.signals):
+                for idx in indices:
+                    for s, e in self.matcher.spans(idx, norm.text):
+                        os_, oe = norm.to_original(s, e)
+                        add(self._finding(rule, kind, field_name, norm.original, os_, oe))
+            else:
+                add(self._finding(rule, kind, field_name, norm.original, -1, -1, evidence=""))
+
+    def _scan_views(
+        self, norm: Normalized, flags: set[str], kind: Kind, field_name: str, scope: str,
+        out: list[Finding], add: Callable[[Finding], None],
+    ) -> None:
+        seen = {(f.rule, f.start, f.end) for f in out}
+        primary_rules = {f.rule for f in out}
+        revealed: list[tuple[int, int, str]] = []
+        for view in derived_views(norm, frozenset(flags)):
+            # the markup view is cut from the normalised text already
+            vnorm = Normalized(view.text, view.text, None) if view.via == "markup" else normalize(view.text)
+            for rule, s, e in self._pattern_pass(vnorm.text, kind, scope, None):
+                vs, ve = vnorm.to_original(s, e)
+                os_, oe = view.to_original(vs, ve)
+                if (rule.id, os_, oe) in seen or (view.via == "markup" and rule.id in primary_rules):
+                    continue
+                seen.add((rule.id, os_, oe))
+                add(self._finding(rule, kind, field_name, norm.original, os_, oe, via=view.via,
+                                  evidence=_excerpt(view.text, vs, ve)))
+                if view.via in DECODING_VIAS and rule.scored and not rule.weak:
+                    revealed.append((os_, oe, view.via))
+        if revealed and self._decoded_rule is not None and self._decoded_rule.applies(kind):
+            s, e, via = revealed[0]
+            add(self._finding(self._decoded_rule, kind, field_name, norm.original, s, e,
+                              detail=f"{len(revealed)} finding(s) in {via}-decoded text"))
+
+    # ------------------------------------------------------------------ items
+
+    def _combine(self, findings: list[Finding], kind: Kind) -> list[Finding]:
+        """Apply combination rules in file order; each may build on the signals of earlier ones."""
+        occ: dict[str, list[Finding]] = {}
+        for f in findings:
+            if f.start < 0:
+                continue  # present, without a span
+            for sig in f.signals:
+                lst = occ.setdefault(sig, [])
+                if len(lst) < MAX_OCCURRENCES_PER_SIGNAL:
+                    lst.append(f)
+        added: list[Finding] = []
+        for rule in self._combos:
+            if not rule.applies(kind) or not all(s in occ for s in rule.all_of):
+                continue
+            match = self._combo_match(rule, occ)
+            if match is None:
+                continue
+            first, span_start, span_end, evidence = match
+            f = Finding(
+                rule=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
+                confidence=rule.confidence_for(kind), explanation=rule.explanation,
+                field=first.field, start=span_start, end=span_end, evidence=evidence,
+                signals=rule.signals, scored=rule.scored, weak=rule.weak,
+            )
+            added.append(f)
+            for sig in rule.signals:
+                occ.setdefault(sig, []).append(f)
+        return added
+
+    @staticmethod
+    def _combo_match(rule: Rule, occ: dict[str, list[Finding]]) -> tuple[Finding, int, int, str] | None:
+        head, *rest = rule.all_of
+        for a in occ[head]:
+            parts = [a]
+            for sig in rest:
+                found = None
+                for b in occ[sig]:
+                    if rule.window is None:
+                        found = b
+                        break
+                    if b.field == a.field and max(0, b.start - a.end, a.start - b.end) <= rule.window:
+                        found = b
+                        break
+                if found is None:
+                    break
+                parts.append(found)
+            else:
+                same = [p for p in parts if p.field == a.field]
+                start = min(p.start for p in same)
+                end = max(p.end for p in same)
+                evidence = " … ".join(dict.fromkeys(p.evidence for p in parts))
+                return a, start, end, evidence[:240]
+        return None
+
+    def report(self, name: str, kind: Kind, findings: list[Finding]) -> ItemReport:
+        """Combine, score and package the findings of one item."""
+        findings = findings + self._combine(findings, kind)
+        score = score_findings(findings)
+        visible = tuple(
+            sorted((f for f in findings if not f.weak), key=lambda f: (-f.confidence, f.field, f.start))
+        )
+        verdict: Verdict = "malicious" if score >= self.threshold else "benign"
+        return ItemReport(name=name, kind=kind, score=score, verdict=verdict, findings=visible,
+                          threshold=self.threshold)
+
+    def scan_text(
+        self, text: str, kind: Kind = "tool_description", *, name: str = "", field: str = "",
+        scope: str = "text", context: ScanContext = NO_CONTEXT,
+    ) -> ItemReport:
+        """Scan one text. ``kind`` selects the rules (``tool_result`` for what tools return)."""
+        return self.report(name, kind, self.scan_string(text, kind, field=field, scope=scope, context=context))
+
+    def scan_fields(
+        self, fields: Iterable[tuple[str, str, str]], kind: Kind, *, name: str = "",
+        context: ScanContext = NO_CONTEXT,
+    ) -> ItemReport:
+        """Scan ``(field path, text, scope)`` triples as one item."""
+        findings: list[Finding] = []
+        for path, text, scope in fields:
+            if text:
+                findings.extend(self.scan_string(text, kind, field=path, scope=scope, context=context))
+        return self.report(name, kind, findings)
+
+    def scan_tool(self, tool: Mapping[str, object], *, context: ScanContext = NO_CONTEXT) -> ItemReport:
+        """Scan every string of a tool definition: name, title, description, annotations and the
+        input/output schemas recursively (property names, descriptions, defaults, enums,
+        examples, any unknown keys)."""
+        name = tool.get("name")
+        return self.scan_fields(definition_strings(tool), "tool_description",
+                                name=name if isinstance(name, str) else "", context=context)
+
+    def scan_definition(self, item: Mapping[str, object], *, context: ScanContext = NO_CONTEXT) -> ItemReport:
+        """Scan a prompt or resource definition (every string, like :meth:`scan_tool`)."""
+        name = item.get("name", item.get("uri", ""))
+        return self.scan_fields(definition_strings(item), "tool_description",
+                                name=name if isinstance(name, str) else "", context=context)
+
+    def scan_arguments(self, arguments: object, *, tool: str = "") -> ItemReport:
+        """Scan the argument values (and keys) of a ``tools/call`` request."""
+        fields = list(_walk(arguments, "arguments", key_scope="name"))
+        return self.scan_fields(fields, "arguments", name=tool)
+
+    def scan_server(
+        self,
+        tools: Sequence[Mapping[str, object]] = (),
+        prompts: Sequence[Mapping[str, object]] = (),
+        resources: Sequence[Mapping[str, object]] = (),
+        instructions: str | None = None,
+        *,
+        other_tools: Iterable[str] = (),
+    ) -> ServerReport:
+        """Scan everything one server exposes. ``other_tools`` are tool names of the *other*
+        servers in the same client configuration; with them the engine also reports references
+        to other servers' tools (shadowing) and look-alike tool names."""
+        siblings = frozenset(n for t in tools if isinstance(n := t.get("name"), str))
+        ctx = ScanContext(other_tools=frozenset(other_tools) - siblings, sibling_tools=siblings)
+        report = ServerReport()
+        for t in tools:
+            r = self.scan_tool(t, context=ctx)
+            report.tools[r.name or f"#{len(report.tools)}"] = r
+        for p in prompts:
+            r = self.scan_definition(p, context=ctx)
+            report.prompts[r.name or f"#{len(report.prompts)}"] = r
+        for res in resources:
+            r = self.scan_definition(res, context=ctx)
+            report.resources[r.name or f"#{len(report.resources)}"] = r
+        if instructions:
+            report = ServerReport(
+                report.tools, report.prompts, report.resources,
+                self.scan_text(instructions, "tool_description", name="instructions", field="instructions",
+                               context=ctx),
+            )
+        return report
+
+    def scan_fleet(self, servers: Mapping[str, Mapping[str, object]]) -> dict[str, ServerReport]:
+        """Scan several servers together (``{server: {"tools": [...], "prompts": [...],
+        "resources": [...], "instructions": "..."}}``), so cross-server shadowing is visible."""
+        names: dict[str, frozenset[str]] = {}
+        for sname, inv in servers.items():
+            tools = inv.get("tools") or []
+            assert isinstance(tools, list)
+            names[sname] = frozenset(t["name"] for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str))
+        out: dict[str, ServerReport] = {}
+        for sname, inv in servers.items():
+            others = frozenset().union(*(v for k, v in names.items() if k != sname))
+            instr = inv.get("instructions")
+            out[sname] = self.scan_server(
+                _list(inv.get("tools")), _list(inv.get("prompts")), _list(inv.get("resources")),
+                instr if isinstance(instr, str) else None, other_tools=others,
+            )
+        return out
+
+    # ------------------------------------------------------------------ redaction
+
+    def find_sensitive(
+        self, text: str, kind: Kind = "tool_result", categories: Sequence[str] = ("secrets", "pii")
+    ) -> list[Finding]:
+        """Findings of the redaction rules (secrets, PII) in ``text``, spans in ``text``."""
+        cats = set(categories)
+        rules = {r.id for r in self.rules.rules if r.redact and r.category in cats}
+        return [f for f in self.scan_string(text, kind) if f.rule in rules and not f.via]
+
+    def redact(
+        self, text: str, kind: Kind = "tool_result", categories: Sequence[str] = ("secrets", "pii")
+    ) -> tuple[str, list[Finding]]:
+        """``text`` with every secret/PII span replaced by ``[REDACTED:<rule>]``."""
+        found = self.find_sensitive(text, kind, categories)
+        if not found:
+            return text, []
+        spans = sorted(((f.start, f.end, f.rule) for f in found), key=lambda x: (x[0], -x[1]))
+        merged: list[tuple[int, int, str]] = []
+        for s, e, rule in spans:
+            if merged and s < merged[-1][1]:
+                ps, pe, pr = merged[-1]
+                merged[-1] = (ps, max(pe, e), pr)
+            else:
+                merged.append((s, e, rule))
+        parts: list[str] = []
+        pos = 0
+        for s, e, rule in merged:
+            parts.append(text[pos:s])
+            parts.append(f"[REDACTED:{rule}]")
+            pos = e
+        parts.append(text[pos:])
+        return "".join(parts), found
+
+
+# ---------------------------------------------------------------------- walking definitions
+
+SCHEMA_KEYWORDS = frozenset((
+    "type", "format", "$schema", "$ref", "$id", "$anchor", "$defs", "definitions", "properties",
+    "patternProperties", "additionalProperties", "items", "prefixItems", "required", "enum", "const",
+    "default", "examples", "example", "description", "title", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "pattern",
+    "anyOf", "oneOf", "allOf", "not", "if", "then", "else", "contentMediaType", "contentEncoding",
+    "readOnly", "writeOnly", "deprecated", "nullable", "multipleOf", "minProperties", "maxProperties",
+    "dependentRequired", "dependentSchemas", "propertyNames", "unevaluatedProperties", "unevaluatedItems",
+    "contains", "$comment", "name", "inputSchema", "outputSchema", "annotations", "arguments", "uri",
+    "mimeType", "icons", "_meta", "size", "readOnlyHint", "destructiveHint", "idempotentHint",
+    "openWorldHint", "src", "sizes",
+))
+_NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+
+
+def _list(v: object) -> list[Mapping[str, object]]:
+    return [x for x in v if isinstance(x, Mapping)] if isinstance(v, list) else []
+
+
+def _walk(node: object, path: str, key_scope: str = "name", names_here: bool = False) -> Iterator[tuple[str, str, str]]:
+    if isinstance(node, str):
+        yield path, node, "text"
+    elif isinstance(node, Mapping):
+        for k, v in node.items():
+            key = str(k)
+            sub = f"{path}.{key}" if path else key
+            if names_here:
+                yield sub, key, "name"
+                yield from _walk(v, sub, key_scope)
+                continue
+            if key not in SCHEMA_KEYWORDS:
+                yield sub, key, key_scope
+            if key == "required" and isinstance(v, list):
+                continue  # property names, already scanned as keys
+            yield from _walk(v, sub, key_scope, names_here=key in _NAME_MAPS and isinstance(v, Mapping))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}[{i}]", key_scope)
+
+
+def definition_strings(item: Mapping[str, object]) -> list[tuple[str, str, str]]:
+    """Every string of a tool/prompt/resource definition as ``(field path, text, scope)``.
+
+    The top-level ``name`` and prompt argument names are identifiers (scope ``name``); all other
+    values are text. Field paths look like ``inputSchema.properties.note.description``.
+    """
+    out: list[tuple[str, str, str]] = []
+    for path, text, scope in _walk(item, ""):
+        if path == "name" or (path.startswith("arguments[") and path.endswith("].name")):
+            scope = "name"
+        out.append((path, text, scope))
+    return out
+
+
+@functools.cache
+def default_engine() -> Engine:
+    """The process-wide engine with the built-in rules (compiled on first use)."""
+    return Engine()

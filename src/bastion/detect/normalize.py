@@ -1,0 +1,412 @@
+"""Text normalisation before matching, with offsets back to the original text.
+
+Attackers spell instructions so that a naive matcher misses them: full-width or mathematical
+letters, Cyrillic look-alikes, zero-width characters inside words, Unicode "tag" characters that
+render as nothing (ASCII smuggling), base64/hex/URL-encoded blocks, HTML tags and entities in the
+middle of words. :func:`normalize` builds the *primary* view the patterns run on:
+
+- NFKC-style compatibility folding, accents stripped when the base letter is ASCII,
+- look-alike letters folded to ASCII (:mod:`bastion.detect.confusables`),
+- invisible characters (zero-width, bidi controls, tags, variation selectors, soft hyphen …)
+  removed, all Unicode spaces turned into a plain space.
+
+Every primary-view character keeps the index of the original character it came from, so
+evidence spans point into the original field. Plain ASCII text (the common case) is its own
+primary view and costs nothing.
+
+:func:`derived_views` adds *decoded* views, each scanned like the primary one: the hidden text of
+Unicode-tag and variation-selector runs, decoded base64/hex/URL-encoded blocks, and the text with
+markup stripped and entities decoded. They are built only when a cheap pre-check (done by the
+matcher in the same pass) says they could apply.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from bastion.detect.confusables import CONFUSABLES
+
+# Characters that render as nothing (or change rendering direction) and are dropped.
+ZERO_WIDTH = frozenset("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+                       "\u2060\u2061\u2062\u2063\u2064\u3164\ufeff\uffa0")
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+TAG_FIRST, TAG_LAST = 0xE0000, 0xE007F
+
+
+def is_variation_selector(cp: int) -> bool:
+    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
+
+
+_ASCII_CHARS = frozenset(chr(i) for i in range(128))
+_TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
+_VS_RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{4,}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+MAX_DECODED_BLOCKS = 32
+MAX_DECODED_CHARS = 1 << 20
+
+
+class OffsetMap:
+    """Maps offsets in a derived string to offsets in its source string, piecewise.
+
+    The derived string is a sequence of segments: *kept* segments copy source characters one to
+    one; *replaced* segments stand for one source range (a folded ligature, a dropped invisible
+    character, a decoded entity, a removed tag). Only segment starts are stored, so building and
+    storing the map costs per change, not per character.
+    """
+
+    __slots__ = ("_d", "_kept", "_s", "_s_end", "length", "source_length")
+
+    def __init__(self) -> None:
+        self._d: list[int] = []  # derived start of each segment
+        self._s: list[int] = []  # source start
+        self._s_end: list[int] = []  # source end
+        self._kept: list[bool] = []
+        self.length = 0
+        self.source_length = 0
+
+    def keep(self, start: int, end: int) -> None:
+        """Derived text continues with source[start:end] unchanged."""
+        if end <= start:
+            return
+        if self._kept and self._kept[-1] and self._s_end[-1] == start:
+            self._s_end[-1] = end
+        else:
+            self._d.append(self.length)
+            self._s.append(start)
+            self._s_end.append(end)
+            self._kept.append(True)
+        self.length += end - start
+        self.source_length = max(self.source_length, end)
+
+    def replace(self, start: int, end: int, new_length: int) -> None:
+        """Derived text continues with ``new_length`` characters standing for source[start:end]."""
+        if new_length > 0:
+            self._d.append(self.length)
+            self._s.append(start)
+            self._s_end.append(end)
+            self._kept.append(False)
+            self.length += new_length
+        self.source_length = max(self.source_length, end)
+
+    def _char(self, i: int) -> tuple[int, int]:
+        k = bisect_right(self._d, i) - 1
+        if k < 0:
+            return 0, 0
+        if self._kept[k]:
+            pos = self._s[k] + (i - self._d[k])
+            return pos, pos + 1
+        return self._s[k], self._s_end[k]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        if self.length == 0:
+            return 0, 0
+        start = min(max(start, 0), self.length - 1)
+        end = min(max(end, start + 1), self.length)
+        return self._char(start)[0], self._char(end - 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenRun:
+    """A run of invisible encoding characters and the text it hides."""
+
+    via: str  # "unicode-tags" | "variation-selectors"
+    start: int
+    end: int
+    decoded: str
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A decoded view of (part of) a text, scanned like the primary view.
+
+    ``origin`` is the span of the original text the view was decoded from; ``offsets``, when set,
+    maps view offsets to original offsets precisely.
+    """
+
+    text: str
+    via: str
+    origin: tuple[int, int]
+    offsets: OffsetMap | None = None
+    base: Normalized | None = None  # offsets map into base.text, which maps to the original
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        if self.offsets is None:
+            return self.origin
+        s, e = self.offsets.span(start, end)
+        return self.base.to_original(s, e) if self.base is not None else (s, e)
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """The primary view of a text: what patterns run on, and how to get back to the original."""
+
+    original: str
+    text: str
+    offsets: OffsetMap | None
+    hidden: tuple[HiddenRun, ...] = ()
+    chars: frozenset[str] = frozenset()  # the distinct non-ASCII characters of the original
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        if self.offsets is None:
+            return start, end
+        return self.offsets.span(start, end)
+
+
+_FOLD_CACHE: dict[str, str] = {}
+
+
+def fold_char(ch: str) -> str:
+    """The primary-view replacement of one non-ASCII character ('' to drop it)."""
+    cached = _FOLD_CACHE.get(ch)
+    if cached is not None:
+        return cached
+    cp = ord(ch)
+    out: str
+    if ch in ZERO_WIDTH or ch in BIDI_CONTROLS or TAG_FIRST <= cp <= TAG_LAST or is_variation_selector(cp):
+        out = ""
+    elif ch in CONFUSABLES:
+        out = CONFUSABLES[ch]
+    elif ch.isspace():
+        out = " "
+    else:
+        cat = unicodedata.category(ch)
+        if cat in ("Mn", "Me", "Cf"):
+            out = ""
+        elif 0xD800 <= cp <= 0xDFFF:
+            out = "\ufffd"
+        else:
+            decomposed = unicodedata.normalize("NFKD", ch)
+            stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+            if stripped and stripped.isascii():
+                out = stripped
+            else:
+                out = "".join(CONFUSABLES.get(c, c) for c in unicodedata.normalize("NFKC", ch))
+    if len(_FOLD_CACHE) < 65536:
+        _FOLD_CACHE[ch] = out
+    return out
+
+
+def _decode_tags(run: str) -> str:
+    return "".join(chr(ord(c) - TAG_FIRST) for c in run if 0x20 <= ord(c) - TAG_FIRST <= 0x7E)
+
+
+def _decode_variation_selectors(run: str) -> str:
+    data = bytearray()
+    for c in run:
+        cp = ord(c)
+        data.append(cp - 0xFE00 if cp <= 0xFE0F else cp - 0xE0100 + 16)
+    return bytes(data).decode("utf-8", errors="replace")
+
+
+def _is_emoji_tag_sequence(text: str, start: int, end: int) -> bool:
+    """Flag emoji (e.g. England's flag) are a black flag, 2-6 tag letters and a cancel tag."""
+    return (
+        start > 0
+        and text[start - 1] == "\U0001f3f4"
+        and text[end - 1] == "\U000e007f"
+        and end - start <= 7
+    )
+
+
+def normalize(text: str) -> Normalized:
+    """Build the primary view of ``text`` (see the module docstring)."""
+    if text.isascii():
+        return Normalized(text, text, None)
+    chars = frozenset(text).difference(_ASCII_CHARS)
+    folds = {c: fold_char(c) for c in chars}
+    if all(len(v) == 1 for v in folds.values()):
+        # every character maps to exactly one: same length, identity offsets
+        table = {ord(c): v for c, v in folds.items() if v != c}
+        return Normalized(text, text.translate(table) if table else text, None, (), chars)
+    hidden: list[HiddenRun] = []
+    codepoints = [ord(c) for c in chars]
+    if any(TAG_FIRST <= cp <= TAG_LAST for cp in codepoints):
+        for m in _TAG_RUN.finditer(text):
+            if _is_emoji_tag_sequence(text, m.start(), m.end()):
+                continue
+            hidden.append(HiddenRun("unicode-tags", m.start(), m.end(), _decode_tags(m.group())))
+    if any(is_variation_selector(cp) for cp in codepoints):
+        hidden.extend(
+            HiddenRun("variation-selectors", m.start(), m.end(), _decode_variation_selectors(m.group()))
+            for m in _VS_RUN.finditer(text)
+        )
+    # characters that do not map one-to-one (dropped invisibles, ligatures) are the only places
+    # where offsets shift; everything else is translated in one C-level pass
+    odd = "".join(sorted(re.escape(c) for c, v in folds.items() if len(v) != 1))
+    changed = {c: v for c, v in folds.items() if len(v) == 1 and v != c}
+    parts: list[str] = []
+    offsets = OffsetMap()
+    pos = 0
+    for m in re.finditer(f"[{odd}]+", text):
+        s, e = m.span()
+        if s > pos:
+            parts.append(text[pos:s])
+            offsets.keep(pos, s)
+        for k in range(s, e):
+            rep = folds[text[k]]
+            parts.append(rep)
+            offsets.replace(k, k + 1, len(rep))
+        pos = e
+    if pos < len(text):
+        parts.append(text[pos:])
+        offsets.keep(pos, len(text))
+    offsets.source_length = len(text)
+    out = "".join(parts)
+    if changed:
+        out = out.translate({ord(c): v for c, v in changed.items()})
+    return Normalized(text, out, offsets, tuple(hidden), chars)
+
+
+# ---------------------------------------------------------------------------------------------
+# decoded views
+
+class _Finder:
+    """Linear-time ``finditer`` for the block finders: RE2 over the ASCII projection when
+    available (offsets equal character offsets), else Python ``re`` (simple patterns only)."""
+
+    def __init__(self, pattern: str) -> None:
+        self._py = re.compile(pattern, re.ASCII)
+        self._re2: object = None
+        try:
+            import re2  # type: ignore[import-untyped]
+
+            opts = re2.Options()
+            opts.encoding = re2.Options.Encoding.LATIN1
+            self._re2 = re2.compile(pattern.encode("ascii"), options=opts)
+        except ImportError:  # pragma: no cover
+            self._re2 = None
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        if self._re2 is not None:
+            from bastion.detect.matcher import project
+
+            return [m.span() for m in self._re2.finditer(project(text))]  # type: ignore[attr-defined]
+        return [m.span() for m in self._py.finditer(text)]
+
+
+_B64_BLOCK = _Finder(r"[A-Za-z0-9+/_-]{20,}={0,2}")
+_HEX_BLOCK = _Finder(r"(?:[0-9A-Fa-f]{2}){12,}")
+_ESCAPE_BLOCK = _Finder(r"(?:\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}){4,}")
+_URL_TOKEN = _Finder(r"[^\s<>\"']{0,200}%[0-9A-Fa-f]{2}[^\s<>\"']{0,200}")
+_MARKUP = _Finder(r"<[A-Za-z/!?][^<>\n]{0,300}>|&#?[A-Za-z0-9]{1,10};")
+_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def _printable_text(s: str) -> bool:
+    """Is ``s`` plausibly human text (not binary garbage decoded by accident)?"""
+    if len(s) < 8:
+        return False
+    if not s.isprintable():
+        good = sum(map(str.isprintable, s)) + s.count("\n") + s.count("\t") + s.count("\r")
+        if good < 0.9 * len(s):
+            return False
+    return len(_WORD.findall(s)) >= 2
+
+
+def _try_base64(block: str) -> str | None:
+    core = block.rstrip("=")
+    if len(core) < 16 or core.lower() == core or core.upper() == core:
+        return None  # base64 of text mixes upper and lower case
+    padded = core + "=" * (-len(core) % 4)
+    for decoder in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            raw = decoder(padded)
+        except (binascii.Error, ValueError):
+            continue
+        try:
+            s = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if _printable_text(s):
+            return s
+    return None
+
+
+def _try_hex(block: str) -> str | None:
+    try:
+        s = bytes.fromhex(block).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return s if _printable_text(s) else None
+
+
+def _try_escapes(block: str) -> str | None:
+    try:
+        s = block.encode("ascii").decode("unicode_escape")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return None
+    return s if _printable_text(s) else None
+
+
+def _strip_markup(text: str) -> tuple[str, OffsetMap] | None:
+    """``text`` without tags, with entities decoded; None when nothing changes."""
+    parts: list[str] = []
+    offsets = OffsetMap()
+    pos = 0
+    changed = False
+    for s, e in _MARKUP.spans(text):
+        if s > pos:
+            parts.append(text[pos:s])
+            offsets.keep(pos, s)
+        token = text[s:e]
+        if token.startswith("&"):
+            rep = html.unescape(token)
+            parts.append(rep)
+            offsets.replace(s, e, len(rep))
+        else:
+            offsets.replace(s, e, 0)
+        changed = True
+        pos = e
+    if not changed:
+        return None
+    parts.append(text[pos:])
+    offsets.keep(pos, len(text))
+    return "".join(parts), offsets
+
+
+def derived_views(norm: Normalized, flags: frozenset[str]) -> list[View]:
+    """Decoded views of ``norm`` worth scanning, given the pre-check ``flags`` the matcher set
+    (``b64``, ``hex``, ``escape``, ``url``, ``markup``)."""
+    views: list[View] = [
+        View(h.decoded, h.via, (h.start, h.end)) for h in norm.hidden if h.decoded.strip()
+    ]
+    text = norm.text
+    budget = MAX_DECODED_CHARS
+    blocks = 0
+
+    def add(decoded: str | None, via: str, s: int, e: int) -> None:
+        nonlocal budget, blocks
+        if decoded is None or blocks >= MAX_DECODED_BLOCKS or len(decoded) > budget:
+            return
+        blocks += 1
+        budget -= len(decoded)
+        views.append(View(decoded, via, norm.to_original(s, e)))
+
+    if "b64" in flags:
+        for s, e in _B64_BLOCK.spans(text):
+            add(_try_base64(text[s:e]), "base64", s, e)
+    if "hex" in flags:
+        for s, e in _HEX_BLOCK.spans(text):
+            add(_try_hex(text[s:e]), "hex", s, e)
+    if "escape" in flags:
+        for s, e in _ESCAPE_BLOCK.spans(text):
+            add(_try_escapes(text[s:e]), "escapes", s, e)
+    if "url" in flags:
+        for s, e in _URL_TOKEN.spans(text):
+            decoded = unquote(text[s:e])
+            if decoded != text[s:e]:
+                add(decoded, "url-encoding", s, e)
+    if "markup" in flags:
+        stripped = _strip_markup(text)
+        if stripped is not None:
+            s_text, s_map = stripped
+            views.append(View(s_text, "markup", (0, len(norm.original)), s_map, norm))
+    return views

@@ -1,0 +1,1 @@
+"""`bastion scan`: find configured MCP servers, enumerate them, report what is wrong with them."""

@@ -1,0 +1,116 @@
+"""Rule packs: every rule loads, is documented, and its own examples behave (table test)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bastion.detect import default_engine
+from bastion.detect.engine import ScanContext
+from bastion.detect.models import KINDS, Kind
+from bastion.detect.rules import Example, PatternError, Rule, check_pattern, load_rules, parse_rules
+
+RULES = load_rules().rules
+# fleet context for rules that need to know other servers' tools
+EXAMPLE_CONTEXT = ScanContext(other_tools=frozenset({"send_email", "compute", "read_file"}))
+
+
+def _cases(positive: bool) -> Iterator[tuple[Rule, Example]]:
+    for rule in RULES:
+        for ex in rule.examples.positive if positive else rule.examples.negative:
+            yield rule, ex
+
+
+def _rules_fired(rule: Rule, ex: Example) -> set[str]:
+    kind: Kind = ex.kind or rule.default_kind()
+    field = "name" if ex.scope == "name" else "description"
+    findings = default_engine().scan_string(ex.text, kind, field=field, scope=ex.scope, context=EXAMPLE_CONTEXT)
+    fired = {f.rule for f in findings}
+    # combination rules need the whole item
+    report = default_engine().report("example", kind, findings)
+    return fired | report.rules()
+
+
+POSITIVE = list(_cases(True))
+NEGATIVE = list(_cases(False))
+
+
+@pytest.mark.parametrize(("rule", "example"), POSITIVE, ids=[f"{r.id}+{i}" for i, (r, _) in enumerate(POSITIVE)])
+def test_positive_examples_fire(rule: Rule, example: Example) -> None:
+    assert rule.id in _rules_fired(rule, example), f"{rule.id} missed {example.text!r}"
+
+
+@pytest.mark.parametrize(("rule", "example"), NEGATIVE, ids=[f"{r.id}-{i}" for i, (r, _) in enumerate(NEGATIVE)])
+def test_negative_examples_do_not_fire(rule: Rule, example: Example) -> None:
+    assert rule.id not in _rules_fired(rule, example), f"{rule.id} fired on {example.text!r}"
+
+
+def test_rule_metadata_is_complete() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    for r in RULES:
+        assert r.title and r.explanation.strip()
+        assert r.references, f"{r.id} has no references"
+        assert any(ref.startswith(("OWASP-LLM", "OWASP-MCP")) for ref in r.references), r.id
+        assert set(r.kinds()) <= set(KINDS)
+        assert r.examples.positive
+
+
+def test_every_family_is_covered() -> None:
+    categories = {r.category for r in RULES}
+    assert {"tool-poisoning", "hidden-content", "exfiltration", "shadowing", "prompt-injection",
+            "secrets", "pii", "preference-manipulation"} <= categories
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\bfoo\s+bar\b", r"\bfoo[\t\n\f\r ]{1,16}bar\b"),
+        (r"[\s,]x", r"[\t\n\f\r ,]x"),
+        (r"a\S", r"a[^\t\n\f\r ]"),
+        (r"(?:ab|cd){1,3}", r"(?:ab|cd){1,3}"),
+        (r"x(?:\s+y)?", r"x(?:[\t\n\f\r ]{1,16}y)?"),
+    ],
+)
+def test_check_pattern_rewrites_whitespace(pattern: str, expected: str) -> None:
+    assert check_pattern(pattern) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(a+)+",          # nested quantifier: exponential backtracking in re
+        r"(?:\w+\s)*x",    # nested quantifier
+        r"(a)\1",          # back-reference
+        r"foo(?=bar)",     # look-ahead
+        r"(?<!x)y",        # look-behind
+        r"^start",         # anchor
+        r"end$",           # anchor
+        r"(?P<n>x)",       # named group
+        r"a{1,999}",       # repetition too large
+        r"[\S]",           # \S inside a class
+        r"\p{L}",          # Unicode property
+        r"(unbalanced",
+    ],
+)
+def test_check_pattern_rejects_unsafe_constructs(pattern: str) -> None:
+    with pytest.raises(PatternError):
+        check_pattern(pattern)
+
+
+def test_rule_file_errors_name_the_rule() -> None:
+    bad = {"rules": [{"id": "XX-001", "title": "t", "category": "secrets", "severity": "low",
+                      "applies_to": ["any"], "patterns": ["(a+)+"], "confidence": 0.5,
+                      "explanation": "e", "examples": {"positive": ["a"]}}]}
+    with pytest.raises(ValueError, match="rule #1"):
+        parse_rules(bad, "bad.yaml")
+
+
+def test_rule_needs_exactly_one_detector() -> None:
+    base = {"id": "XX-002", "title": "t", "category": "secrets", "severity": "low", "applies_to": ["any"],
+            "confidence": 0.5, "explanation": "e", "examples": {"positive": ["a"]}}
+    with pytest.raises(ValueError, match="exactly one"):
+        Rule.model_validate(base)
+    with pytest.raises(ValueError, match="exactly one"):
+        Rule.model_validate({**base, "patterns": ["a"], "heuristic": "bidi_controls"})
