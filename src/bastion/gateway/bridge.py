@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bastion.gateway.session import Emit
-from bastion.protocol.jsonrpc import JSONObj, Message, encode
+from bastion.gateway.session import CAPABILITY_FOR, Emit
+from bastion.protocol import errors
+from bastion.protocol.jsonrpc import JSONObj, Message, encode, error_obj
 
 STATE_PREFIX = "bastion1."
 PARK_SECONDS = 300.0
@@ -48,6 +49,10 @@ class AskingRelay:
         self.emit(encode(obj))
 
     async def server_request(self, method: str, params: JSONObj | None) -> JSONObj:
+        cap = CAPABILITY_FOR.get(method)
+        if cap is not None and cap not in self.client_capabilities:
+            # never ask a client what it did not declare it can answer (it would fail the whole call)
+            return error_obj(None, errors.METHOD_NOT_FOUND, f"the client did not declare the {cap} capability")
         ask = Ask(method, params, asyncio.get_running_loop().create_future())
         self.asks.put_nowait(ask)
         return await ask.answer

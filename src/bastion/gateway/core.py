@@ -58,6 +58,8 @@ LIST_METHODS = {
 MAX_UPSTREAM_PAGES = 100
 DEFAULT_TTL_MS = 30_000
 BRIDGED_METHODS = {"tools/call", "prompts/get", "resources/read"}
+CACHEABLE_RESULTS = {"resources/read"}
+"""Results that need 2026-07-28 cache hints the gateway must add (lists and discover set their own)."""
 HANDSHAKE_ONLY_METHODS = {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 """Removed in 2026-07-28: a stateless client calling them gets -32601."""
 LIST_CHANGED = {
@@ -242,6 +244,10 @@ class Gateway:
             else:
                 if session.era is Era.STATELESS and "resultType" not in result:
                     result = {**result, "resultType": "complete"}
+                if (session.era is Era.STATELESS and msg.method in CACHEABLE_RESULTS
+                        and result.get("resultType") == "complete"):
+                    # required on 2026-07-28 cacheable results; a handshake-era upstream sends none
+                    result = {"ttlMs": 0, "cacheScope": "private", **result}
                 body = result_obj(rid, result)
                 if rules:
                     verdict = "mutate"

@@ -17,7 +17,7 @@ Emit = Callable[[bytes], None]
 """Puts one message on the way to the client (never blocks)."""
 
 SERVER_REQUEST_TIMEOUT = 300.0
-_CAPABILITY_FOR = {
+CAPABILITY_FOR = {
     "elicitation/create": "elicitation",
     "sampling/createMessage": "sampling",
     "roots/list": "roots",
@@ -82,7 +82,7 @@ class RequestRelay:
         s = self.session
         if self.stateless_client:
             return error_obj(None, errors.METHOD_NOT_FOUND, f"the client (2026-07-28) takes no {method} requests")
-        cap = _CAPABILITY_FOR.get(method)
+        cap = CAPABILITY_FOR.get(method)
         if cap is not None and cap not in s.client_capabilities:
             return error_obj(None, errors.METHOD_NOT_FOUND, f"the client did not declare the {cap} capability")
         if s.closed:

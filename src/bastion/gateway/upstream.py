@@ -66,10 +66,11 @@ log = logging.getLogger("bastion.upstream")
 
 CLIENT_INFO: JSONObj = {"name": "mcp-bastion", "version": __version__}
 CLIENT_CAPABILITIES: JSONObj = {
-    "roots": {"listChanged": True},
     "sampling": {},
     "elicitation": {"form": {}, "url": {}},
 }
+"""What the gateway declares to handshake-era upstreams. Not ``roots``: the upstream session is
+shared by every client, so one client's roots (its file paths) would be used, and shown, for others."""
 MAX_INPUT_ROUNDS = 8
 RECYCLE_MARGIN = 5.0
 LISTEN_SECONDS = 365 * 24 * 3600.0
@@ -92,6 +93,9 @@ class _InFlight:
 
 
 class Upstream(ABC):
+    stream_cancels = False
+    """2026-07-28 cancellation is a notification on message streams, a closed POST over HTTP."""
+
     def __init__(self, name: str, cfg: UpstreamConfig, on_notification: OnNotification) -> None:
         self.name = name
         self.cfg = cfg
@@ -159,7 +163,9 @@ class Upstream(ABC):
         await self._send_notification(notification_obj(method, params))
 
     async def cancel(self, upstream_id: int, reason: str = "cancelled by client") -> None:
-        if self.era is Era.HANDSHAKE and self.ready.is_set():
+        # Handshake era: always. 2026-07-28: on a shared stream (stdio, WebSocket) the client MUST send
+        # notifications/cancelled; over HTTP, aborting the POST (the cancelled task) is the cancellation.
+        if self.ready.is_set() and (self.era is Era.HANDSHAKE or self.stream_cancels):
             with contextlib.suppress(Exception):
                 await self._send_notification(
                     notification_obj("notifications/cancelled", {"requestId": upstream_id, "reason": reason})
@@ -355,6 +361,8 @@ class Upstream(ABC):
 
 class StreamUpstream(Upstream):
     """An upstream over a message stream: a stdio child, a WebSocket, or legacy HTTP+SSE."""
+
+    stream_cancels = True
 
     def __init__(
         self,

@@ -239,10 +239,20 @@ class HttpApp:
         queue: asyncio.Queue[bytes] = asyncio.Queue()
         task = asyncio.ensure_future(self.gw.handle(session, msg, queue.put_nowait, headers))
         first = asyncio.ensure_future(queue.get())
-        racing: set[asyncio.Future[Any]] = {task, first}
+        # Closing the POST is how a 2026-07-28 client cancels: watch for it from the start.
+        disconnected = asyncio.ensure_future(_wait_disconnect(receive))
+        racing: set[asyncio.Future[Any]] = {task, first, disconnected}
         done, _ = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+        if disconnected in done and not task.done():
+            first.cancel()
+            task.cancel()
+            return
         if task in done and first not in done:
             first.cancel()
+            disconnected.cancel()
+            if task.cancelled():  # notifications/cancelled: no answer (the client has given up)
+                await _respond(send, 204, b"", extra)
+                return
             reply = task.result() or b""
             status = 200
             if stateless:
@@ -252,7 +262,6 @@ class HttpApp:
             return
         # Something came first: stream.
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + extra})
-        disconnected = asyncio.ensure_future(_wait_disconnect(receive))
         try:
             pending_first: asyncio.Future[bytes] | None = first
             while True:
@@ -273,8 +282,9 @@ class HttpApp:
                 while not queue.empty():
                     await send({"type": "http.response.body", "body": format_event(queue.get_nowait()),
                                 "more_body": True})
-                final = task.result()
-                await send({"type": "http.response.body", "body": format_event(final or b""), "more_body": False})
+                final = None if task.cancelled() else task.result()
+                await send({"type": "http.response.body", "body": format_event(final) if final else b"",
+                            "more_body": False})
                 return
         finally:
             disconnected.cancel()
