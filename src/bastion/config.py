@@ -73,7 +73,10 @@ class StdioUpstream(_UpstreamBase):
 
 
 class HttpUpstream(_UpstreamBase):
-    """A remote server: Streamable HTTP (default), legacy HTTP+SSE, or WebSocket (ws:// wss://)."""
+    """A remote server: Streamable HTTP (default), legacy HTTP+SSE, or WebSocket (ws:// wss://).
+
+    ``headers`` may embed secret references (``Bearer secret://vault/kv/app#token``), resolved at
+    each connect. The client's own credentials are never forwarded upstream."""
 
     url: str
     transport: Literal["streamable-http", "sse", "websocket"] | None = Field(
@@ -86,6 +89,18 @@ class HttpUpstream(_UpstreamBase):
     def _url(cls, v: str) -> str:
         if not re.match(r"^(https?|wss?)://", v):
             raise ValueError("url must start with http://, https://, ws:// or wss://")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _header_refs(cls, v: dict[str, str]) -> dict[str, str]:
+        from bastion.secrets.embedded import validate
+
+        for name, value in v.items():
+            try:
+                validate(value)
+            except ValueError as exc:
+                raise ValueError(f"header {name}: {exc}") from None
         return v
 
     @property
@@ -112,6 +127,10 @@ class LimitsGuardConfig(GuardBase):
     max_depth: int = Field(64, gt=0, description="deepest nesting of JSON objects/arrays accepted")
 
 
+class SecretRedactionGuardConfig(GuardBase):
+    type: Literal["secret_redaction"]
+
+
 class ToolRule(_Model):
     allow: list[str] | None = Field(None, description="glob patterns; when set, only these tools")
     deny: list[str] = Field(default_factory=list, description="glob patterns of tools refused")
@@ -123,13 +142,17 @@ class ToolFilterGuardConfig(GuardBase):
 
 
 GuardConfig = Annotated[
-    HeaderMatchGuardConfig | LimitsGuardConfig | ToolFilterGuardConfig,
+    HeaderMatchGuardConfig | LimitsGuardConfig | ToolFilterGuardConfig | SecretRedactionGuardConfig,
     Field(discriminator="type"),
 ]
 
 
 def _default_guards() -> list[GuardConfig]:
-    return [HeaderMatchGuardConfig(type="header_match"), LimitsGuardConfig(type="limits")]
+    return [
+        HeaderMatchGuardConfig(type="header_match"),
+        LimitsGuardConfig(type="limits"),
+        SecretRedactionGuardConfig(type="secret_redaction"),
+    ]
 
 
 class AuditConfig(_Model):

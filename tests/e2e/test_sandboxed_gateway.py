@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,12 @@ def gateway(web: tuple[int, int], bao: OpenBao, home: Path) -> Iterator[GatewayP
     env = {**bao.env, "HOME": str(home), "AWS_SECRET_ACCESS_KEY": "aws-canary-value"}
     with run_gateway(config, env=env) as gw:
         yield gw
+
+
+def sha(value: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def payload(result: Any) -> dict[str, Any]:
@@ -177,12 +184,13 @@ async def test_egress_allow_list(gateway: GatewayProc, web: tuple[int, int]) -> 
 async def test_vault_secret_file_rotation_and_no_leak(gateway: GatewayProc, bao: OpenBao) -> None:
     async with Client(gateway.url, mode="legacy") as c:
         first = payload(await c.call_tool("vaulted__read_secret", {"var": "APP_TOKEN_FILE"}))
-        assert first["value"] == SECRET_V1 and first["path"] == "/run/secrets/app_token"
+        assert first["sha256"] == sha(SECRET_V1) and first["path"] == "/run/secrets/app_token"
+        assert first["value"] == "[REDACTED:secret]"  # the server echoed it; the gateway did not pass it on
         env = json.dumps(payload(await c.call_tool("vaulted__env", {})))
         assert SECRET_V1 not in env
         bao.put("app", token=SECRET_V2)
         second = payload(await c.call_tool("vaulted__read_secret", {"var": "APP_TOKEN_FILE"}))
-        assert second["value"] == SECRET_V2  # ephemeral: a fresh sandbox, the secret read again
+        assert second["sha256"] == sha(SECRET_V2)  # ephemeral: a fresh sandbox, the secret read again
     await asyncio.sleep(0.5)
     for leak in (SECRET_V1, SECRET_V2):
         assert leak not in gateway.stderr()
@@ -196,3 +204,43 @@ async def test_unknown_hostile_tool_is_a_clean_error(gateway: GatewayProc) -> No
         with pytest.raises(MCPError) as info:
             await c.call_tool("hostile__nope", {})
         assert info.value.error.code in (-32602, errors.UNKNOWN_TARGET)
+
+
+UPSTREAM_TOKEN = "upstream-token-7f3a9c21"
+
+
+def test_upstream_gets_its_own_credential_never_the_clients(bao: OpenBao, tmp_path: Path) -> None:
+    """Zone 3: the gateway authenticates to an HTTP upstream with a credential from the vault; the
+    client's token is never forwarded, and the credential is in no log."""
+    import os
+    import subprocess
+    import urllib.request
+
+    from bastion.testing.procs import stop_process, wait_http
+    from support import ERA_SERVER
+
+    bao.put("upstream", token=UPSTREAM_TOKEN)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(ERA_SERVER), "http", "both", str(port)],
+                              env={**os.environ, "REQUIRE_BEARER": UPSTREAM_TOKEN}, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/mcp")
+        config = {"upstreams": {"remote": {
+            "url": f"http://127.0.0.1:{port}/mcp",
+            "headers": {"Authorization": "Bearer secret://vault/kv/upstream#token"}}}}
+        with run_gateway(config, env=bao.env) as gw:
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": "echo", "arguments": {"text": "hi"},
+                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+            req = urllib.request.Request(gw.url, data=body, method="POST", headers={
+                "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "echo",
+                "Authorization": "Bearer the-clients-own-token"})
+            reply = json.loads(urllib.request.urlopen(req, timeout=30).read())
+            assert reply["result"]["content"][0]["text"] == "echo: hi"
+            time.sleep(0.3)
+            assert UPSTREAM_TOKEN not in gw.stderr()
+            assert gw.audit_path is not None and UPSTREAM_TOKEN not in gw.audit_path.read_text()
+    finally:
+        stop_process(server)

@@ -14,6 +14,7 @@ import uvicorn
 from bastion.audit.log import AuditLog
 from bastion.config import Config
 from bastion.gateway.core import Gateway
+from bastion.secrets import install_log_redaction
 from bastion.transports.http_server import HttpApp
 from bastion.transports.stdio_server import serve_stdio
 
@@ -26,6 +27,7 @@ def setup_logging(level: str = "info") -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()  # no registered secret ever reaches the log
 
 
 def _loop_impl() -> str:

@@ -56,6 +56,7 @@ from bastion.protocol.jsonrpc import (
 )
 from bastion.sandbox.config import SandboxConfig
 from bastion.sandbox.egress import EgressEvent
+from bastion.secrets.embedded import resolve_headers
 from bastion.transports.base import MessageStream
 from bastion.transports.sse import parse_events
 from bastion.transports.sse_client import LegacySSEClient
@@ -547,6 +548,7 @@ class StreamableHttpUpstream(Upstream):
         super().__init__(name, cfg, on_notification)
         self.cfg = cfg
         self.session_id: str | None = None
+        self._resolved_headers: dict[str, str] = {}
         self._http: aiohttp.ClientSession | None = None
         self._get_task: asyncio.Task[None] | None = None
         self._start_lock = asyncio.Lock()
@@ -587,6 +589,7 @@ class StreamableHttpUpstream(Upstream):
 
     async def _handshake(self) -> None:
         self.session_id = None
+        self._resolved_headers = await resolve_headers(self.cfg.headers)
         if self.cfg.era != "handshake":
             self.era = Era.STATELESS
             self.protocol_version = LATEST_STATELESS
@@ -610,7 +613,7 @@ class StreamableHttpUpstream(Upstream):
 
     def _headers(self, obj: JSONObj) -> dict[str, str]:
         headers = {
-            **self.cfg.headers,
+            **self._resolved_headers,
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
         }

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bastion.config import GuardConfig, HeaderMatchGuardConfig, LimitsGuardConfig, ToolFilterGuardConfig
+from bastion.config import (
+    GuardConfig,
+    HeaderMatchGuardConfig,
+    LimitsGuardConfig,
+    SecretRedactionGuardConfig,
+    ToolFilterGuardConfig,
+)
 from bastion.guards.base import Guard
 from bastion.guards.chain import Installed
 from bastion.guards.header_match import HeaderMatchGuard
 from bastion.guards.limits import LimitsGuard
+from bastion.guards.secret_redaction import SecretRedactionGuard
 from bastion.guards.tool_filter import ToolFilterGuard
 
 
@@ -17,6 +24,8 @@ def build_guard(cfg: GuardConfig) -> Guard:
         return HeaderMatchGuard()
     if isinstance(cfg, LimitsGuardConfig):
         return LimitsGuard(cfg.max_bytes, cfg.max_depth)
+    if isinstance(cfg, SecretRedactionGuardConfig):
+        return SecretRedactionGuard()
     if isinstance(cfg, ToolFilterGuardConfig):
         return ToolFilterGuard({k: (v.allow, v.deny) for k, v in cfg.upstreams.items()})
     raise ValueError(f"unknown guard type {cfg!r}")

@@ -68,6 +68,10 @@ class Redactor:
     def __len__(self) -> int:
         return len(self._values)
 
+    def values(self) -> tuple[str, ...]:
+        """The registered values, longest first (for callers that search encoded forms)."""
+        return self._ordered
+
     def redact(self, text: str) -> str:
         """Return ``text`` with every registered value replaced by the mark."""
         ordered = self._ordered

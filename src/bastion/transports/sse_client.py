@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 
+from bastion.secrets.embedded import resolve_headers
 from bastion.transports.base import OnClose, OnMessage
 from bastion.transports.sse import parse_events
 
@@ -30,6 +31,7 @@ class LegacySSEClient:
         return f"sse:{self.url}"
 
     async def start(self, on_message: OnMessage, on_close: OnClose) -> None:
+        self.headers = await resolve_headers(self.headers)  # secret:// references, at every connect
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         endpoint: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._read(endpoint, on_message, on_close))

@@ -10,6 +10,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from bastion.secrets.embedded import resolve_headers
 from bastion.transports.base import OnClose, OnMessage
 
 
@@ -25,6 +26,7 @@ class WebSocketClient:
         return f"websocket:{self.url}"
 
     async def start(self, on_message: OnMessage, on_close: OnClose) -> None:
+        self.headers = await resolve_headers(self.headers)  # secret:// references, at every connect
         self._ws = await connect(
             self.url, subprotocols=[Subprotocol("mcp")], additional_headers=self.headers, max_size=64 * 1024 * 1024
         )
