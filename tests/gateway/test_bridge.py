@@ -13,7 +13,7 @@ async def _upstream_call(relay: AskingRelay) -> Message:
 
 async def test_park_and_resume() -> None:
     bridge = InputBridge()
-    relay = AskingRelay(lambda b: None)
+    relay = AskingRelay(lambda b: None, {"elicitation": {}})
     task = asyncio.ensure_future(_upstream_call(relay))
     ask = await relay.asks.get()
     result = bridge.park(task, relay, ask, "alice")
@@ -33,7 +33,7 @@ async def test_park_and_resume() -> None:
 
 async def test_states_of_other_gateways_are_not_ours() -> None:
     a, b = InputBridge(), InputBridge()
-    relay = AskingRelay(lambda x: None)
+    relay = AskingRelay(lambda x: None, {"elicitation": {}})
     task = asyncio.ensure_future(_upstream_call(relay))
     state = a.park(task, relay, await relay.asks.get(), "p")["requestState"]
     assert a.is_ours(state) and not b.is_ours(state)
@@ -45,10 +45,17 @@ async def test_states_of_other_gateways_are_not_ours() -> None:
 
 async def test_missing_answer_is_an_error_for_the_upstream() -> None:
     bridge = InputBridge()
-    relay = AskingRelay(lambda b: None)
+    relay = AskingRelay(lambda b: None, {"elicitation": {}})
     task = asyncio.ensure_future(_upstream_call(relay))
     state = bridge.park(task, relay, await relay.asks.get(), "p")["requestState"]
     parked = bridge.resume(state, "p", {"other": {}}, lambda b: None)
     assert parked is not None
     msg = await parked.task
     assert "error" in msg.result["got"]
+
+
+async def test_a_client_is_never_asked_what_it_did_not_declare() -> None:
+    relay = AskingRelay(lambda b: None, {})
+    answer = await relay.server_request("elicitation/create", {"message": "name?"})
+    assert answer["error"]["code"] == -32601 and "elicitation" in answer["error"]["message"]
+    assert relay.asks.empty()
