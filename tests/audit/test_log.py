@@ -41,3 +41,17 @@ def test_args_digest_is_canonical_and_hides_values() -> None:
     assert a == b and len(a or "") == 64 and "secret" not in (a or "")
     assert args_digest(None) is None
     assert args_digest({"a": 1}) != args_digest({"a": 2})
+
+
+async def test_records_made_on_the_event_loop_are_batched_and_all_written(tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(str(path))
+    for i in range(500):
+        log.record(method="m", n=i)
+    await asyncio.sleep(0.2)  # a flush is scheduled on the loop
+    log.record(method="m", n=500)
+    log.close()  # writes what is still pending
+    rows = [orjson.loads(line)["n"] for line in path.read_bytes().splitlines()]
+    assert rows == list(range(501))

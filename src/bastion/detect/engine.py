@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bastion.detect.heuristics import HEURISTICS, VALIDATORS, Context, Heuristic
-from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec
+from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
 from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
 from bastion.detect.normalize import Normalized, derived_views, normalize
 from bastion.detect.rules import Rule, RuleSet, check_pattern, load_rules
@@ -99,6 +99,7 @@ class Engine:
             specs.append(PatternSpec(pre_pattern, False, spans=False))
             owners.append(name)
         self._owners = owners
+        self._owner_tables: dict[tuple[str, str], list[Rule | str | None]] = {}
         self.matcher = MultiMatcher(specs, backend)
         self._heuristics: list[tuple[Rule, Heuristic]] = []
         for rule in self.rules.heuristic_rules():
@@ -142,24 +143,43 @@ class Engine:
             weak=rule.weak,
         )
 
+    def _owners_for(self, kind: Kind, scope: str) -> list[Rule | str | None]:
+        """Per pattern index: its pre-check name, its rule if the rule applies to ``kind`` and
+        ``scope``, else None (cached per kind and scope)."""
+        key = (kind, scope)
+        table = self._owner_tables.get(key)
+        if table is None:
+            table = [
+                o if isinstance(o, str) or (o.applies(kind) and _scope_ok(o, scope)) else None
+                for o in self._owners
+            ]
+            self._owner_tables[key] = table
+        return table
+
     def _pattern_pass(
-        self, text: str, kind: Kind, scope: str, flags: set[str] | None,
-        lazy: dict[str, tuple[Rule, list[int]]] | None = None,
-    ) -> Iterator[tuple[Rule, int, int]]:
-        for idx, s, e in self.matcher.scan(text):
-            owner = self._owners[idx]
+        self, text: str, data: bytes, kind: Kind, scope: str, flags: set[str] | None,
+        lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]] | None = None,
+    ) -> list[tuple[Rule, int, int]]:
+        """Matches of the rules that apply, over ``text`` (``data`` is its projection)."""
+        out: list[tuple[Rule, int, int]] = []
+        matches, windows = self.matcher.scan_data(data)
+        owners = self._owners_for(kind, scope)
+        for idx, s, e in matches:
+            owner = owners[idx]
+            if owner is None:
+                continue
             if isinstance(owner, str):
                 if flags is not None:
                     flags.add(owner)
                 continue
-            if owner.applies(kind) and _scope_ok(owner, scope):
-                if owner.validator is not None and s >= 0 and not VALIDATORS[owner.validator](text[s:e]):
-                    continue
-                if s < 0:
-                    if lazy is not None:
-                        lazy.setdefault(owner.id, (owner, []))[1].append(idx)
-                    continue
-                yield owner, s, e
+            if owner.validator is not None and s >= 0 and not VALIDATORS[owner.validator](text[s:e]):
+                continue
+            if s < 0:
+                if lazy is not None:
+                    lazy.setdefault(owner.id, (owner, []))[1].append((idx, windows.get(idx)))
+                continue
+            out.append((owner, s, e))
+        return out
 
     def scan_string(
         self,
@@ -181,20 +201,21 @@ class Engine:
                 out.append(f)
 
         norm = normalize(text)
+        data = norm.projection()
         flags: set[str] = set()
-        lazy: dict[str, tuple[Rule, list[int]]] = {}
-        for rule, s, e in self._pattern_pass(norm.text, kind, scope, flags, lazy):
+        lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]] = {}
+        for rule, s, e in self._pattern_pass(norm.text, data, kind, scope, flags, lazy):
             os_, oe = norm.to_original(s, e)
             add(self._finding(rule, kind, field, text, os_, oe))
         if scope == "name":
             # identifiers: also read "ignore_previous_instructions" as words
             spaced = _NAME_SEPARATORS.sub(" ", norm.text)
             if spaced != norm.text:
-                for rule, s, e in self._pattern_pass(spaced, kind, "text", None):
+                for rule, s, e in self._pattern_pass(spaced, project(spaced), kind, "text", None):
                     os_, oe = norm.to_original(s, e)
                     add(self._finding(rule, kind, field, text, os_, oe))
         if flags or norm.hidden:
-            self._scan_views(norm, flags, kind, field, scope, out, add)
+            self._scan_views(norm, data, flags, kind, field, scope, out, add)
         ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools)
         for rule, fn in self._heuristics:
             if not rule.applies(kind) or not _scope_ok(rule, scope):
@@ -205,12 +226,12 @@ class Engine:
             for hit in fn(ctx):
                 add(self._finding(rule, kind, field, text, hit.start, hit.end, detail=hit.detail))
         if lazy:
-            self._expand_lazy(norm, lazy, kind, field, out, add)
+            self._expand_lazy(norm, data, lazy, kind, field, out, add)
         return out
 
     def _expand_lazy(
-        self, norm: Normalized, lazy: dict[str, tuple[Rule, list[int]]], kind: Kind, field_name: str,
-        out: list[Finding], add: Callable[[Finding], None],
+        self, norm: Normalized, data: bytes, lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]],
+        kind: Kind, field_name: str, out: list[Finding], add: Callable[[Finding], None],
     ) -> None:
         """Weak (lazy) rules only get spans when a windowed combination could use them here;
         otherwise they are recorded as present (span -1:-1) for the score."""
@@ -223,24 +244,24 @@ class Engine:
                 wanted.update(combo.all_of)
         for rule, indices in lazy.values():
             if wanted.intersection(rule.signals):
-                for idx in indices:
-                    for s, e in self.matcher.spans(idx, norm.text):
+                for idx, windows in indices:
+                    for s, e in self.matcher.spans(idx, norm.text, windows, data):
                         os_, oe = norm.to_original(s, e)
                         add(self._finding(rule, kind, field_name, norm.original, os_, oe))
             else:
                 add(self._finding(rule, kind, field_name, norm.original, -1, -1, evidence=""))
 
     def _scan_views(
-        self, norm: Normalized, flags: set[str], kind: Kind, field_name: str, scope: str,
+        self, norm: Normalized, data: bytes, flags: set[str], kind: Kind, field_name: str, scope: str,
         out: list[Finding], add: Callable[[Finding], None],
     ) -> None:
         seen = {(f.rule, f.start, f.end) for f in out}
         primary_rules = {f.rule for f in out}
         revealed: list[tuple[int, int, str]] = []
-        for view in derived_views(norm, frozenset(flags)):
+        for view in derived_views(norm, frozenset(flags), data):
             # the markup view is cut from the normalised text already
             vnorm = Normalized(view.text, view.text, None) if view.via == "markup" else normalize(view.text)
-            for rule, s, e in self._pattern_pass(vnorm.text, kind, scope, None):
+            for rule, s, e in self._pattern_pass(vnorm.text, vnorm.projection(), kind, scope, None):
                 vs, ve = vnorm.to_original(s, e)
                 os_, oe = view.to_original(vs, ve)
                 if (rule.id, os_, oe) in seen or (view.via == "markup" and rule.id in primary_rules):

@@ -8,11 +8,21 @@ Backends, best first:
   fallback for platforms without the other two. Rule patterns are restricted to a simple subset
   (see :func:`bastion.detect.rules.check_pattern`) so that it stays linear in practice.
 
-The multi-pattern pass answers *which* patterns occur (one report per pattern). Spans are then
-taken, for the few patterns that occurred, by a per-pattern search with RE2 (or ``re`` without
-RE2), so every backend returns exactly the same matches: leftmost-first, non-overlapping, per
-pattern, in text order. A scan is therefore one multi-pattern pass plus one linear pass per
-pattern that occurs.
+Every backend returns exactly the same matches: leftmost-first, non-overlapping, per pattern, in
+text order — the matches of a per-pattern ``finditer`` (RE2, or ``re`` without RE2).
+
+With Hyperscan (and RE2 installed) one pass also says *where* the patterns occur: the database
+reports every match end (``HS_FLAG_SOM_LEFTMOST`` adds the leftmost start where Hyperscan can
+track it). Every match of a pattern lies in a *window* built from those reports — ``[start, end)``
+with a start of match, else ``[end - W, end)`` where ``W`` is the pattern's longest possible match
+(every rule pattern has one). Overlapping windows are merged; a window holding a single report with
+a start of match *is* the match; other windows are searched with RE2 restricted to the window (the
+whole text stays the context, so ``\\b`` at a window edge reads the neighbouring characters). As
+no match crosses a window edge, this gives the same matches as one RE2 ``finditer`` over the whole
+text, for the cost of a few short searches. Pre-checks (presence only) keep
+``HS_FLAG_SINGLEMATCH``. If a text makes Hyperscan report unusually many matches (a megabyte of
+one repeated token), the scan stops early and falls back to the presence-then-full-search method of
+the ``re2`` backend, so time stays linear.
 
 Matching runs on the *ASCII projection* of the text: each non-ASCII character becomes one
 placeholder byte (``\\x1a``). Positions in the projection are character positions of the text,
@@ -35,6 +45,7 @@ from typing import Any, Literal
 Backend = Literal["hyperscan", "re2", "re"]
 LINEAR_BACKENDS: frozenset[str] = frozenset({"hyperscan", "re2"})
 
+
 def _optional(module: str) -> Any:
     try:
         return importlib.import_module(module)
@@ -48,6 +59,16 @@ re2: Any = _optional("re2")
 MAX_SPANS_PER_PATTERN = 256
 PLACEHOLDER = "\x1a"
 _PLACEHOLDER_HANDLER = "bastion-detect-placeholder"
+SOM_MAX_WIDTH = 120
+"""Patterns whose longest match is at most this long are compiled with a start of match (larger
+ones mostly make Hyperscan's SOM tracking too large); the others get end-based windows."""
+REPORTS_BASE = 2048
+REPORTS_PER_BYTE = 1 / 16
+"""Report budget of one Hyperscan pass: ``REPORTS_BASE + len(data) * REPORTS_PER_BYTE``."""
+
+Window = tuple[int, int, bool]
+"""``(start, end, exact)``: a stretch of the projection that holds matches; ``exact`` when the
+stretch is itself the one match."""
 
 
 def _placeholder(exc: UnicodeError) -> tuple[str, int]:
@@ -57,10 +78,26 @@ def _placeholder(exc: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(_PLACEHOLDER_HANDLER, _placeholder)
+_SWAP_QUESTION_MARK = bytes.maketrans(b"?\x1a", b"\x1a?")
+
+
+def fast_projection(text: str) -> bytes | None:
+    """:func:`project` by C-level passes only (the built-in ``replace`` handler writes ``?``; the
+    real question marks are swapped out and back around it); None when ``text`` holds ``\\x1a``."""
+    if text.isascii():
+        return text.encode("ascii")
+    if PLACEHOLDER in text:
+        return None
+    if "?" in text:
+        return text.replace("?", PLACEHOLDER).encode("ascii", "replace").translate(_SWAP_QUESTION_MARK)
+    return text.encode("ascii", "replace").replace(b"?", b"\x1a")
 
 
 def project(text: str) -> bytes:
     """The ASCII projection of ``text`` (one byte per character)."""
+    data = fast_projection(text)
+    if data is not None:
+        return data
     return text.encode("ascii", errors=_PLACEHOLDER_HANDLER)
 
 
@@ -78,7 +115,8 @@ def available_backends() -> list[Backend]:
 @dataclass(frozen=True, slots=True)
 class PatternSpec:
     """One ASCII pattern in portable syntax; ``spans`` False for pre-checks (presence only);
-    ``prefilter`` an optional cheaper pattern matching a superset, for the Hyperscan pass."""
+    ``prefilter`` an optional cheaper pattern for the Hyperscan pass: every match of ``pattern``
+    must contain a match of ``prefilter`` (so it matches wherever ``pattern`` does)."""
 
     pattern: str
     case_sensitive: bool = False
@@ -92,25 +130,77 @@ class PatternSpec:
             raise ValueError(f"patterns must be ASCII: {self.pattern!r}")
 
 
+def max_width(pattern: str) -> int | None:
+    """The longest match of ``pattern`` in characters, None if unbounded (or unknown)."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        hi = int(_parser.parse(pattern, re.ASCII).getwidth()[1])
+    except Exception:  # pragma: no cover - private parser API changed
+        return None
+    return hi if hi < (1 << 16) else None
+
+
+def _without_captures(pattern: str) -> str:
+    """``pattern`` with capturing groups made non-capturing (same matches, faster spans)."""
+    out: list[str] = []
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+        elif c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            if i < n and pattern[i] == "^":
+                out.append("^")
+                i += 1
+            if i < n and pattern[i] == "]":
+                out.append("]")
+                i += 1
+            continue
+        elif c == "(" and not pattern.startswith("(?", i):
+            out.append("(?:")
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 class _SpanFinder:
     """Per-pattern search over the projection, used for patterns known to occur."""
 
     def __init__(self, spec: PatternSpec, use_re2: bool) -> None:
         self._re2: Any = None
+        self._re2_match: Any = None
         self._re: re.Pattern[bytes] | None = None
+        pattern = _without_captures(spec.pattern).encode("ascii")
         if use_re2:
             opts = re2.Options()
             opts.case_sensitive = spec.case_sensitive
             opts.encoding = re2.Options.Encoding.LATIN1
-            self._re2 = re2.compile(spec.pattern.encode("ascii"), options=opts)
+            self._re2 = re2.compile(pattern, options=opts)
+            self._re2_match = self._re2._regexp.Match  # the C++ RE2::Match, group 0 only
         else:
             flags = re.ASCII | (0 if spec.case_sensitive else re.IGNORECASE)
-            self._re = re.compile(spec.pattern.encode("ascii"), flags)
+            self._re = re.compile(pattern, flags)
 
     def finditer(self, data: bytes, limit: int) -> list[tuple[int, int]]:
-        out: list[tuple[int, int]] = []
-        it = self._re2.finditer(data) if self._re2 is not None else self._re.finditer(data)  # type: ignore[union-attr]
-        for m in it:
+        """Non-empty matches over the whole of ``data``, up to ``limit``."""
+        if self._re2_match is not None:
+            out: list[tuple[int, int]] = []
+            self.window(data, 0, len(data), limit, out)
+            return out
+        assert self._re is not None
+        out = []
+        for m in self._re.finditer(data):
             s, e = m.span()
             if e > s:
                 out.append((s, e))
@@ -118,11 +208,41 @@ class _SpanFinder:
                     break
         return out
 
+    def window(self, data: bytes, pos: int, endpos: int, limit: int, out: list[tuple[int, int]]) -> None:
+        """Append the matches lying in ``data[pos:endpos]`` (the whole of ``data`` is the context)
+        to ``out`` until it holds ``limit``. RE2 only. Iterates like ``re2``'s ``finditer``."""
+        match = self._re2_match
+        anchor = _UNANCHORED
+        while True:
+            s, e = match(anchor, data, pos, endpos)[0]
+            if s < 0:
+                return
+            if e > s:
+                out.append((s, e))
+                if len(out) >= limit:
+                    return
+            if pos == endpos:
+                return
+            pos = pos + 1 if pos == e else e
+
     def search(self, data: bytes) -> bool:
         if self._re2 is not None:
-            return self._re2.search(data) is not None
+            return bool(self._re2_match(_UNANCHORED, data, 0, len(data))[0][0] >= 0)
         assert self._re is not None
         return self._re.search(data) is not None
+
+
+_UNANCHORED: Any = re2._Anchor.UNANCHORED if re2 is not None else None
+
+# how the Hyperscan pass reports each pattern
+_PRESENCE = 0  # HS_FLAG_SINGLEMATCH; spans (if any) by a full search
+_SOM = 1  # every end with its leftmost start: windows [start, end)
+_ENDS = 2  # every end: windows [end - W, end)
+_PREFILTER_ENDS = 3  # every end of the prefilter: windows [end - W, end + W)
+
+
+class _Flood(Exception):
+    """Too many Hyperscan reports for this text: use the presence-then-search fallback."""
 
 
 class MultiMatcher:
@@ -136,11 +256,14 @@ class MultiMatcher:
         self.backend: Backend = backend or choices[0]
         use_re2 = re2 is not None and self.backend != "re"
         self._finders = [_SpanFinder(s, use_re2) for s in self.specs]
+        self._widths = [max_width(s.pattern) for s in self.specs]
+        self._modes = [_PRESENCE] * len(self.specs)
         self._local = threading.local()
+        self._lock = threading.Lock()
         self._hs_db: Any = None
         self._re2_set: Any = None
         if self.backend == "hyperscan":
-            self._compile_hyperscan()
+            self._compile_hyperscan(positions=use_re2)
         elif self.backend == "re2":
             self._compile_re2_set()
 
@@ -149,18 +272,55 @@ class MultiMatcher:
         """True when matching time is guaranteed linear in the input length."""
         return self.backend in LINEAR_BACKENDS
 
-    def _compile_hyperscan(self) -> None:
-        # presence only: one report per pattern (spans come from the exact per-pattern search)
-        flags = [
-            hyperscan.HS_FLAG_SINGLEMATCH | (0 if s.case_sensitive else hyperscan.HS_FLAG_CASELESS)
-            for s in self.specs
-        ]
-        expressions = [(s.prefilter or s.pattern).encode("ascii") for s in self.specs]
+    @property
+    def positions(self) -> bool:
+        """True when the multi-pattern pass also locates the matches (Hyperscan with RE2)."""
+        return any(m != _PRESENCE for m in self._modes)
+
+    # ------------------------------------------------------------------ compiling
+
+    def _plan(self, spec: PatternSpec, width: int | None, som: bool) -> int:
+        if not spec.spans:
+            return _PRESENCE
+        if spec.prefilter is not None:
+            return _PREFILTER_ENDS if width is not None else _PRESENCE
+        if som and width is not None and width <= SOM_MAX_WIDTH:
+            return _SOM
+        return _ENDS if width is not None else _PRESENCE
+
+    def _compile_hyperscan(self, positions: bool) -> None:
+        attempts = (True, False) if positions else ()
+        for som in attempts:
+            modes = [self._plan(s, w, som) for s, w in zip(self.specs, self._widths, strict=True)]
+            try:
+                self._hs_db = self._hs_compile(modes)
+            except hyperscan.error:
+                continue
+            self._modes = modes
+            return
+        # presence only (one report per pattern), spans by a full search per pattern that occurs
+        self._modes = [_PRESENCE] * len(self.specs)
+        self._hs_db = self._hs_compile(self._modes)
+
+    def _hs_compile(self, modes: list[int]) -> Any:
+        flags: list[int] = []
+        expressions: list[bytes] = []
+        for s, mode in zip(self.specs, modes, strict=True):
+            f = 0 if s.case_sensitive else hyperscan.HS_FLAG_CASELESS
+            if mode == _PRESENCE:
+                f |= hyperscan.HS_FLAG_SINGLEMATCH
+            elif mode == _SOM:
+                f |= hyperscan.HS_FLAG_SOM_LEFTMOST
+            flags.append(f)
+            use_prefilter = s.prefilter is not None and mode in (_PRESENCE, _PREFILTER_ENDS)
+            expressions.append((s.prefilter if use_prefilter else s.pattern).encode("ascii"))  # type: ignore[union-attr]
         ids = list(range(len(self.specs)))
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         try:
             db.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags)
         except hyperscan.error:
+            if any(m != _PRESENCE for m in modes):
+                raise
             # Patterns too large for an exact automaton are compiled in prefilter mode (a
             # superset); exact spans come from the per-pattern search, so results do not change.
             for i, expr in enumerate(expressions):
@@ -171,7 +331,7 @@ class MultiMatcher:
                     flags[i] |= hyperscan.HS_FLAG_PREFILTER
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             db.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags)
-        self._hs_db = db
+        return db
 
     def _compile_re2_set(self) -> None:
         opts = re2.Options()
@@ -190,9 +350,17 @@ class MultiMatcher:
             self._local.scratch = scratch
         return scratch
 
+    # ------------------------------------------------------------------ scanning
+
     def present(self, text: str) -> list[int]:
         """Indices of the patterns that occur somewhere in ``text``, ascending."""
-        return self._present(project(text))
+        data = project(text)
+        if self.positions and data:
+            try:
+                return sorted(self._hs_reports(data))
+            except _Flood:
+                return self._present_fallback(data)
+        return self._present(data)
 
     def _present(self, data: bytes) -> list[int]:
         if not data:
@@ -207,16 +375,97 @@ class MultiMatcher:
             return sorted(found) if found else []
         return [i for i, f in enumerate(self._finders) if f.search(data)]
 
+    def _present_fallback(self, data: bytes) -> list[int]:
+        """Exact presence without Hyperscan positions (after a flood of reports)."""
+        if re2 is None:  # pragma: no cover - positions need RE2
+            return [i for i, f in enumerate(self._finders) if f.search(data)]
+        with self._lock:
+            if self._re2_set is None:
+                self._compile_re2_set()
+        found = self._re2_set.Match(data)
+        return sorted(found) if found else []
+
+    def _hs_reports(self, data: bytes) -> dict[int, list[tuple[int, int]]]:
+        """Hyperscan reports of one pass, by pattern: ``(start of match or 0, end)``."""
+        reports: list[tuple[int, int, int]] = []
+        add = reports.append
+        budget = REPORTS_BASE + int(len(data) * REPORTS_PER_BYTE)
+
+        def on_match(i: int, s: int, e: int, _flags: int, _ctx: object) -> bool:
+            add((i, s, e))
+            return len(reports) > budget  # True stops the scan
+
+        try:
+            self._hs_db.scan(data, match_event_handler=on_match, scratch=self._hs_scratch())
+        except hyperscan.ScanTerminated:
+            raise _Flood from None
+        by: dict[int, list[tuple[int, int]]] = {}
+        for i, s, e in reports:
+            lst = by.get(i)
+            if lst is None:
+                by[i] = [(s, e)]
+            else:
+                lst.append((s, e))
+        return by
+
+    def _windows(self, i: int, hits: list[tuple[int, int]], n: int) -> list[Window]:
+        """Merged windows holding every match of pattern ``i``, in text order."""
+        mode = self._modes[i]
+        if mode == _SOM:
+            if len(hits) == 1:
+                s, e = hits[0]
+                return [(s, e, True)]
+            raw = sorted(hits)
+        else:
+            w = self._widths[i]
+            assert w is not None
+            if mode == _ENDS:
+                raw = sorted((max(0, e - w), e) for _, e in hits)
+            else:
+                raw = sorted((max(0, e - w), min(n, e + w)) for _, e in hits)
+        out: list[Window] = []
+        cs, ce = raw[0]
+        count = 1
+        for s, e in raw[1:]:
+            if s < ce:
+                if e > ce:
+                    ce = e
+                count += 1
+            else:
+                out.append((cs, ce, count == 1 and mode == _SOM))
+                cs, ce, count = s, e, 1
+        out.append((cs, ce, count == 1 and mode == _SOM))
+        return out
+
+    def _spans_in(self, i: int, data: bytes, windows: list[Window]) -> list[tuple[int, int]]:
+        limit = self.specs[i].limit
+        out: list[tuple[int, int]] = []
+        finder = self._finders[i]
+        for s, e, exact in windows:
+            if exact:
+                out.append((s, e))
+            else:
+                finder.window(data, s, e, limit, out)
+            if len(out) >= limit:
+                del out[limit:]
+                break
+        return out
+
     def scan(self, text: str) -> list[tuple[int, int, int]]:
         """All matches: ``(pattern index, start, end)``, character offsets into ``text``.
 
         Pre-check patterns (``spans=False``) are reported once as ``(i, 0, 0)``; lazy patterns
         that occur are reported once as ``(i, -1, -1)`` (ask :meth:`spans` when needed).
         """
-        data = project(text)
+        return self.scan_data(project(text))[0]
+
+    def scan_data(self, data: bytes) -> tuple[list[tuple[int, int, int]], dict[int, list[Window]]]:
+        """:meth:`scan` on a projection; also returns, per lazy pattern that occurs, the windows
+        that hold its matches when the pass located them (pass them to :meth:`spans`)."""
         out: list[tuple[int, int, int]] = []
+        lazy: dict[int, list[Window]] = {}
         if not data:
-            return out
+            return out, lazy
         if self.backend == "re":
             # each pattern separately, in one step (no separate presence pass)
             for i, finder in enumerate(self._finders):
@@ -226,15 +475,56 @@ class MultiMatcher:
                         out.append((i, 0, 0) if not spec.spans else (i, -1, -1))
                     continue
                 out.extend((i, s, e) for s, e in finder.finditer(data, spec.limit))
-            return out
-        for i in self._present(data):
+            return out, lazy
+        if self.positions:
+            try:
+                by = self._hs_reports(data)
+            except _Flood:
+                present = self._present_fallback(data)
+            else:
+                n = len(data)
+                specs = self.specs
+                modes = self._modes
+                for i in sorted(by):
+                    spec = specs[i]
+                    if not spec.spans:
+                        out.append((i, 0, 0))
+                        continue
+                    if modes[i] == _PRESENCE:
+                        spans = self._finders[i].finditer(data, spec.limit)
+                        if spec.lazy:
+                            if spans:
+                                out.append((i, -1, -1))
+                                lazy[i] = [(s, e, True) for s, e in spans]
+                            continue
+                        out.extend((i, s, e) for s, e in spans)
+                        continue
+                    windows = self._windows(i, by[i], n)
+                    if spec.lazy:
+                        # a prefilter report may be a false alarm: confirm before reporting
+                        if modes[i] != _PREFILTER_ENDS or self._spans_in(i, data, windows):
+                            out.append((i, -1, -1))
+                            lazy[i] = windows
+                        continue
+                    out.extend((i, s, e) for s, e in self._spans_in(i, data, windows))
+                return out, lazy
+        else:
+            present = self._present(data)
+        for i in present:
             spec = self.specs[i]
             if not spec.spans or spec.lazy:
                 out.append((i, 0, 0) if not spec.spans else (i, -1, -1))
                 continue
             out.extend((i, s, e) for s, e in self._finders[i].finditer(data, spec.limit))
-        return out
+        return out, lazy
 
-    def spans(self, index: int, text: str) -> list[tuple[int, int]]:
-        """Spans of pattern ``index`` in ``text`` (for lazy patterns), up to its limit."""
-        return self._finders[index].finditer(project(text), self.specs[index].limit)
+    def spans(
+        self, index: int, text: str, windows: list[Window] | None = None, data: bytes | None = None
+    ) -> list[tuple[int, int]]:
+        """Spans of pattern ``index`` in ``text`` (for lazy patterns), up to its limit; ``windows``
+        from :meth:`scan_data` make it a few short searches, ``data`` is the projection if known."""
+        if data is None:
+            data = project(text)
+        if windows is not None:
+            return self._spans_in(index, data, windows)
+        return self._finders[index].finditer(data, self.specs[index].limit)

@@ -28,10 +28,12 @@ import html
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from bastion.detect.confusables import CONFUSABLES
+from bastion.detect.matcher import PLACEHOLDER, fast_projection, project
 
 # Characters that render as nothing (or change rendering direction) and are dropped.
 ZERO_WIDTH = frozenset("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
@@ -153,6 +155,15 @@ class Normalized:
     offsets: OffsetMap | None
     hidden: tuple[HiddenRun, ...] = ()
     chars: frozenset[str] = frozenset()  # the distinct non-ASCII characters of the original
+    # the ASCII projection of ``text`` (see :func:`bastion.detect.matcher.project`) when it was
+    # cheap to build along the way; None means "not built"
+    data: bytes | None = None
+
+    def projection(self) -> bytes:
+        """The ASCII projection of :attr:`text` (one byte per character), what patterns run on."""
+        if self.data is not None:
+            return self.data
+        return project(self.text)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         if self.offsets is None:
@@ -216,16 +227,51 @@ def _is_emoji_tag_sequence(text: str, start: int, end: int) -> bool:
     )
 
 
+_ASCII_BYTES = bytes(range(128))
+
+def _non_ascii(text: str) -> str:
+    """The non-ASCII characters of ``text``, in order (ASCII bytes deleted from its UTF-8)."""
+    return (
+        text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+    )
+
+
+def _segments(text: str, projection: bytes | None) -> list[str]:
+    """The ASCII stretches of ``text`` around each non-ASCII character (one more than there are
+    non-ASCII characters, many of them empty)."""
+    if projection is not None:
+        return projection.decode("ascii").split("\x1a")
+    return re.split("[^\x00-\x7f]", text)
+
+
+def _interleave(segments: list[str], replacements: Sequence[str]) -> str:
+    """``segments[0] + replacements[0] + segments[1] + … + segments[-1]``."""
+    out = [""] * (2 * len(segments) - 1)
+    out[0::2] = segments
+    out[1::2] = replacements
+    return "".join(out)
+
+
 def normalize(text: str) -> Normalized:
     """Build the primary view of ``text`` (see the module docstring)."""
     if text.isascii():
         return Normalized(text, text, None)
-    chars = frozenset(text).difference(_ASCII_CHARS)
+    # Only the non-ASCII characters are looked at one by one (through C-level passes: UTF-8
+    # without its ASCII bytes; the ASCII stretches between them by one split), so the cost
+    # follows the amount of non-ASCII text, not the length of the text.
+    na = _non_ascii(text)
+    chars = frozenset(na)
     folds = {c: fold_char(c) for c in chars}
     if all(len(v) == 1 for v in folds.values()):
         # every character maps to exactly one: same length, identity offsets
-        table = {ord(c): v for c, v in folds.items() if v != c}
-        return Normalized(text, text.translate(table) if table else text, None, (), chars)
+        projection = fast_projection(text)
+        if all(v == c for c, v in folds.items()):
+            return Normalized(text, text, None, (), chars, projection)
+        segments = _segments(text, projection)
+        folded = na.translate({ord(c): v for c, v in folds.items()})
+        projected = na.translate({ord(c): v if v.isascii() else PLACEHOLDER for c, v in folds.items()})
+        return Normalized(text, _interleave(segments, folded), None, (), chars,
+                          _interleave(segments, projected).encode("ascii"))
     hidden: list[HiddenRun] = []
     codepoints = [ord(c) for c in chars]
     if any(TAG_FIRST <= cp <= TAG_LAST for cp in codepoints):
@@ -239,30 +285,23 @@ def normalize(text: str) -> Normalized:
             for m in _VS_RUN.finditer(text)
         )
     # characters that do not map one-to-one (dropped invisibles, ligatures) are the only places
-    # where offsets shift; everything else is translated in one C-level pass
-    odd = "".join(sorted(re.escape(c) for c, v in folds.items() if len(v) != 1))
-    changed = {c: v for c, v in folds.items() if len(v) == 1 and v != c}
-    parts: list[str] = []
+    # where offsets shift: the map keeps everything between them
+    parts = _segments(text, fast_projection(text))
+    reps = [folds[c] for c in na]
     offsets = OffsetMap()
     pos = 0
-    for m in re.finditer(f"[{odd}]+", text):
-        s, e = m.span()
-        if s > pos:
-            parts.append(text[pos:s])
-            offsets.keep(pos, s)
-        for k in range(s, e):
-            rep = folds[text[k]]
-            parts.append(rep)
+    k = -1
+    for seg, c, rep in zip(parts, na, reps):
+        k += len(seg) + 1  # position of c in text
+        if len(rep) != 1:
+            offsets.keep(pos, k)
             offsets.replace(k, k + 1, len(rep))
-        pos = e
-    if pos < len(text):
-        parts.append(text[pos:])
-        offsets.keep(pos, len(text))
+            pos = k + 1
+    offsets.keep(pos, len(text))
     offsets.source_length = len(text)
-    out = "".join(parts)
-    if changed:
-        out = out.translate({ord(c): v for c, v in changed.items()})
-    return Normalized(text, out, offsets, tuple(hidden), chars)
+    projected = {c: "".join(x if x.isascii() else PLACEHOLDER for x in v) for c, v in folds.items()}
+    return Normalized(text, _interleave(parts, reps), offsets, tuple(hidden), chars,
+                      _interleave(parts, [projected[c] for c in na]).encode("ascii"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,11 +323,10 @@ class _Finder:
         except ImportError:  # pragma: no cover
             self._re2 = None
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
+    def spans(self, text: str, data: bytes | None = None) -> list[tuple[int, int]]:
+        """Match spans in ``text``; ``data`` is its projection when known."""
         if self._re2 is not None:
-            from bastion.detect.matcher import project
-
-            return [m.span() for m in self._re2.finditer(project(text))]  # type: ignore[attr-defined]
+            return [m.span() for m in self._re2.finditer(project(text) if data is None else data)]  # type: ignore[attr-defined]
         return [m.span() for m in self._py.finditer(text)]
 
 
@@ -346,13 +384,13 @@ def _try_escapes(block: str) -> str | None:
     return s if _printable_text(s) else None
 
 
-def _strip_markup(text: str) -> tuple[str, OffsetMap] | None:
+def _strip_markup(text: str, data: bytes | None = None) -> tuple[str, OffsetMap] | None:
     """``text`` without tags, with entities decoded; None when nothing changes."""
     parts: list[str] = []
     offsets = OffsetMap()
     pos = 0
     changed = False
-    for s, e in _MARKUP.spans(text):
+    for s, e in _MARKUP.spans(text, data):
         if s > pos:
             parts.append(text[pos:s])
             offsets.keep(pos, s)
@@ -372,13 +410,16 @@ def _strip_markup(text: str) -> tuple[str, OffsetMap] | None:
     return "".join(parts), offsets
 
 
-def derived_views(norm: Normalized, flags: frozenset[str]) -> list[View]:
+def derived_views(norm: Normalized, flags: frozenset[str], data: bytes | None = None) -> list[View]:
     """Decoded views of ``norm`` worth scanning, given the pre-check ``flags`` the matcher set
-    (``b64``, ``hex``, ``escape``, ``url``, ``markup``)."""
+    (``b64``, ``hex``, ``escape``, ``url``, ``markup``); ``data`` is the projection of
+    ``norm.text`` when known."""
     views: list[View] = [
         View(h.decoded, h.via, (h.start, h.end)) for h in norm.hidden if h.decoded.strip()
     ]
     text = norm.text
+    if data is None and flags:
+        data = norm.projection()
     budget = MAX_DECODED_CHARS
     blocks = 0
 
@@ -391,21 +432,21 @@ def derived_views(norm: Normalized, flags: frozenset[str]) -> list[View]:
         views.append(View(decoded, via, norm.to_original(s, e)))
 
     if "b64" in flags:
-        for s, e in _B64_BLOCK.spans(text):
+        for s, e in _B64_BLOCK.spans(text, data):
             add(_try_base64(text[s:e]), "base64", s, e)
     if "hex" in flags:
-        for s, e in _HEX_BLOCK.spans(text):
+        for s, e in _HEX_BLOCK.spans(text, data):
             add(_try_hex(text[s:e]), "hex", s, e)
     if "escape" in flags:
-        for s, e in _ESCAPE_BLOCK.spans(text):
+        for s, e in _ESCAPE_BLOCK.spans(text, data):
             add(_try_escapes(text[s:e]), "escapes", s, e)
     if "url" in flags:
-        for s, e in _URL_TOKEN.spans(text):
+        for s, e in _URL_TOKEN.spans(text, data):
             decoded = unquote(text[s:e])
             if decoded != text[s:e]:
                 add(decoded, "url-encoding", s, e)
     if "markup" in flags:
-        stripped = _strip_markup(text)
+        stripped = _strip_markup(text, data)
         if stripped is not None:
             s_text, s_map = stripped
             views.append(View(s_text, "markup", (0, len(norm.original)), s_map, norm))

@@ -207,7 +207,8 @@ class Upstream(ABC):
             self._progress[uid] = inflight
         obj = request_obj(uid, method, params)
         try:
-            return await asyncio.wait_for(self._exchange(obj, inflight), timeout or self.cfg.timeout)
+            async with asyncio.timeout(timeout or self.cfg.timeout):  # no extra task, unlike wait_for
+                return await self._exchange(obj, inflight)
         except TimeoutError:
             self._spawn(self.cancel(uid, "timed out"))  # fire and forget
             raise UpstreamError(

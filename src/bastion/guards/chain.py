@@ -46,7 +46,7 @@ class Chain:
         outcome = Outcome(msg)
         for inst in guards:
             verdict = await _call(inst.guard, phase, outcome.message, ctx)
-            if isinstance(verdict, Allow):
+            if verdict is ALLOW:
                 continue
             if isinstance(verdict, Deny):
                 if inst.mode == "monitor":
@@ -69,13 +69,20 @@ class Chain:
         return not self._request and not self._response
 
 
+_VERDICTS = (Allow, Mutate, Deny)
+
+
 async def _call(guard: Guard, phase: Phase, msg: Message, ctx: Context) -> Verdict:
     try:
         result = guard.on_request(msg, ctx) if phase == "request" else guard.on_response(msg, ctx)
-        if inspect.isawaitable(result):
+        if result is ALLOW:
+            return ALLOW
+        if not isinstance(result, _VERDICTS):
+            if not inspect.isawaitable(result):
+                raise TypeError(f"guard returned {type(result).__name__}, not a verdict")
             result = await result
-        if not isinstance(result, Allow | Mutate | Deny):
-            raise TypeError(f"guard returned {type(result).__name__}, not a verdict")
+            if not isinstance(result, _VERDICTS):
+                raise TypeError(f"guard returned {type(result).__name__}, not a verdict")
         return result
     except Exception as exc:  # a crashing guard denies: fail closed
         log.exception("guard %s failed in %s phase", guard.name, phase)

@@ -41,16 +41,13 @@ class Message:
     raw: bytes
     obj: JSONObj
     kind: Kind
+    method: str = ""
+    """The JSON-RPC method ("" for responses), read once when the message is built."""
 
     @property
     def id(self) -> RequestId | None:
         value = self.obj.get("id")
         return value if isinstance(value, int | str) and not isinstance(value, bool) else None
-
-    @property
-    def method(self) -> str:
-        value = self.obj.get("method")
-        return value if isinstance(value, str) else ""
 
     @property
     def params(self) -> JSONObj:
@@ -68,7 +65,13 @@ class Message:
 
     @classmethod
     def from_obj(cls, obj: JSONObj) -> Message:
-        return cls(encode(obj), obj, classify(obj))
+        return _build(encode(obj), obj)
+
+
+def _build(raw: bytes, obj: JSONObj) -> Message:
+    kind = classify(obj)
+    method = obj["method"] if kind is Kind.REQUEST or kind is Kind.NOTIFICATION else ""
+    return Message(raw, obj, kind, method)
 
 
 def classify(obj: JSONObj) -> Kind:
@@ -109,7 +112,7 @@ def parse(raw: bytes) -> Message:
         raise ProtocolError(errors.INVALID_REQUEST, "JSON-RPC batches are not supported by MCP")
     if not isinstance(obj, dict):
         raise ProtocolError(errors.INVALID_REQUEST, "a JSON-RPC message must be a JSON object")
-    return Message(raw, obj, classify(obj))
+    return _build(raw, obj)
 
 
 def encode(obj: JSONObj) -> bytes:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -235,59 +236,56 @@ class HttpApp:
         *,
         stateless: bool,
     ) -> None:
-        """Answer one request: JSON if nothing comes before the answer, otherwise SSE."""
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
-        task = asyncio.ensure_future(self.gw.handle(session, msg, queue.put_nowait, headers))
-        first = asyncio.ensure_future(queue.get())
-        # Closing the POST is how a 2026-07-28 client cancels: watch for it from the start.
-        disconnected = asyncio.ensure_future(_wait_disconnect(receive))
-        racing: set[asyncio.Future[Any]] = {task, first, disconnected}
-        done, _ = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
-        if disconnected in done and not task.done():
-            first.cancel()
-            task.cancel()
-            return
-        if task in done and first not in done:
-            first.cancel()
-            disconnected.cancel()
-            if task.cancelled():  # notifications/cancelled: no answer (the client has given up)
-                await _respond(send, 204, b"", extra)
-                return
-            reply = task.result() or b""
-            status = 200
-            if stateless:
-                code = _error_code(reply)
-                status = STATUS_FOR_CODE.get(code, 200) if code is not None else 200
-            await _respond(send, status, reply, extra)
-            return
-        # Something came first: stream.
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + extra})
+        """Answer one request: JSON if nothing comes before the answer, otherwise SSE.
+
+        The hot path costs one task and one future: the handler wakes the responder when it
+        finishes or first emits. A client that closes its POST cancels the call (that is how a
+        2026-07-28 client cancels); the watcher for that starts only once a call has taken a while.
+        """
+        loop = asyncio.get_running_loop()
+        x = _Exchange(loop)
+        task = loop.create_task(self.gw.handle(session, msg, x.emit, headers))
+        task.add_done_callback(x.poke)
+        watcher: list[asyncio.Task[None]] = []
+        timer = loop.call_later(
+            WATCH_DISCONNECT_AFTER, lambda: watcher.append(loop.create_task(_watch(receive, x, task)))
+        )
         try:
-            pending_first: asyncio.Future[bytes] | None = first
-            while True:
-                if pending_first is None:
-                    pending_first = asyncio.ensure_future(queue.get())
-                waiting: set[asyncio.Future[Any]] = {task, pending_first, disconnected}
-                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                if pending_first in done:
-                    await send({"type": "http.response.body", "body": format_event(pending_first.result()),
-                                "more_body": True})
-                    pending_first = None
-                    continue
-                if disconnected in done:
-                    task.cancel()
+            await x.wake
+            if task.done() and not x.queue:
+                if task.cancelled():  # notifications/cancelled, or the client went away
+                    if not x.gone:
+                        await _respond(send, 204, b"", extra)
                     return
-                # the handler finished: flush what is queued, then the answer
-                pending_first.cancel()
-                while not queue.empty():
-                    await send({"type": "http.response.body", "body": format_event(queue.get_nowait()),
-                                "more_body": True})
-                final = None if task.cancelled() else task.result()
-                await send({"type": "http.response.body", "body": format_event(final) if final else b"",
-                            "more_body": False})
+                reply = task.result() or b""
+                status = 200
+                if stateless:
+                    code = _error_code(reply)
+                    status = STATUS_FOR_CODE.get(code, 200) if code is not None else 200
+                await _respond(send, status, reply, extra)
                 return
+            if x.gone:
+                return
+            # Something came before the answer: stream.
+            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + extra})
+            while True:
+                while x.queue:
+                    await send({"type": "http.response.body", "body": format_event(x.queue.popleft()),
+                                "more_body": True})
+                if task.done():
+                    final = None if task.cancelled() else task.result()
+                    await send({"type": "http.response.body", "body": format_event(final) if final else b"",
+                                "more_body": False})
+                    return
+                if x.gone:
+                    return
+                x.rearm(loop)
+                if not (task.done() or x.queue or x.gone):
+                    await x.wake
         finally:
-            disconnected.cancel()
+            timer.cancel()
+            for w in watcher:
+                w.cancel()
             if not task.done():
                 task.cancel()
 
@@ -361,6 +359,40 @@ class HttpApp:
         await serve_stream(self.gw, "websocket", incoming(), write)
         with contextlib.suppress(Exception):
             await send({"type": "websocket.close", "code": 1000})
+
+
+WATCH_DISCONNECT_AFTER = 0.25
+"""Seconds after which a running call starts watching for its client going away."""
+
+
+class _Exchange:
+    """What the handler of one request hands the responder: messages before the answer, and a
+    future that wakes the responder (answer ready, message queued, or client gone)."""
+
+    __slots__ = ("gone", "queue", "wake")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.queue: collections.deque[bytes] = collections.deque()
+        self.wake: asyncio.Future[None] = loop.create_future()
+        self.gone = False
+
+    def emit(self, data: bytes) -> None:
+        self.queue.append(data)
+        self.poke()
+
+    def poke(self, _: object = None) -> None:
+        if not self.wake.done():
+            self.wake.set_result(None)
+
+    def rearm(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.wake = loop.create_future()
+
+
+async def _watch(receive: Receive, x: _Exchange, task: asyncio.Task[bytes | None]) -> None:
+    await _wait_disconnect(receive)
+    x.gone = True
+    task.cancel()
+    x.poke()
 
 
 def _drop(data: bytes) -> None:
