@@ -71,6 +71,7 @@ async def _serve(app: ASGIApp, sock: socket.socket) -> None:
     server = uvicorn.Server(uvicorn.Config(
         app, http="httptools", loop="none", lifespan="on", log_level="warning", access_log=False,
         timeout_graceful_shutdown=1, timeout_keep_alive=120,
+        proxy_headers=False, server_header=False, date_header=False,  # as the gateway serves
     ))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():  # noqa: ASYNC110 (uvicorn offers no event)

@@ -65,6 +65,9 @@ async def serve(cfg: Config) -> None:
                 lifespan="on",
                 log_level="warning",
                 access_log=False,
+                proxy_headers=False,  # X-Forwarded-* is not trusted unless a deployment says so
+                server_header=False,
+                date_header=False,
                 timeout_graceful_shutdown=5,
                 ws_max_size=cfg.max_body_bytes,
             )
