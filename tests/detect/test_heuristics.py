@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bastion.detect.heuristics import HEURISTICS, Context, canonical_name, luhn_ok
 from bastion.detect.normalize import normalize
@@ -93,3 +95,33 @@ def test_luhn(digits: str, ok: bool) -> None:
 
 def test_canonical_name_folds_separators_case_and_lookalikes() -> None:
     assert canonical_name("Send-Email") == canonical_name("send_email") == canonical_name("sеnd.email")
+
+
+def _mixed_script_reference(text: str) -> list[tuple[int, int]]:
+    """The plain search loop mixed_script replaces (searching from every position)."""
+    from bastion.detect.heuristics import _LOOKALIKE_SET, _MIXED, _WORDCHAR, MAX_HITS
+
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while len(out) < MAX_HITS:
+        m = _MIXED.search(text, pos)
+        if m is None:
+            break
+        s, e = m.span()
+        while s > 0 and _WORDCHAR.match(text[s - 1]):
+            s -= 1
+        while e < len(text) and _WORDCHAR.match(text[e]):
+            e += 1
+        if not any(c.isalpha() and not c.isascii() and c not in _LOOKALIKE_SET for c in text[s:e]):
+            out.append((s, e))
+        pos = e
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abxy ,.\n\x1aаоре漢ж")), max_size=200))
+def test_mixed_script_matches_the_plain_search(text: str) -> None:
+    from bastion.detect.heuristics import mixed_script
+
+    ctx = Context(normalize(text), "tool_description", "text", "description")
+    assert [(h.start, h.end) for h in mixed_script(ctx)] == _mixed_script_reference(text)

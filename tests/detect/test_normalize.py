@@ -121,3 +121,13 @@ def test_fold_char_is_stable(ch: str) -> None:
     out = fold_char(ch)
     assert fold_char(ch) == out
     assert "\U000e0041" not in out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab ?\x1a\n.é’ﬁ\u200b\u00a0іо漢\U0001d41a\ufe0f\U000e0041")), max_size=60))
+def test_projection_built_along_the_way_is_the_projection_of_the_primary_view(text: str) -> None:
+    from bastion.detect.matcher import project
+
+    n = normalize(text)
+    assert n.projection() == project(n.text)
+    assert len(n.projection()) == len(n.text)

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bastion.detect.heuristics import HEURISTICS, VALIDATORS, Context, Heuristic
+from bastion.detect.heuristics import HEURISTICS, NON_ASCII_ONLY, PLACEHOLDERS, VALIDATORS, Context, Heuristic
 from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
 from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
 from bastion.detect.normalize import Normalized, derived_views, normalize
@@ -100,6 +100,7 @@ class Engine:
             owners.append(name)
         self._owners = owners
         self._owner_tables: dict[tuple[str, str], list[Rule | str | None]] = {}
+        self._heuristic_tables: dict[tuple[str, str], list[tuple[Rule, Heuristic, str | None, bool]]] = {}
         self.matcher = MultiMatcher(specs, backend)
         self._heuristics: list[tuple[Rule, Heuristic]] = []
         for rule in self.rules.heuristic_rules():
@@ -142,6 +143,20 @@ class Engine:
             scored=rule.scored,
             weak=rule.weak,
         )
+
+    def _heuristics_for(self, kind: Kind, scope: str) -> list[tuple[Rule, Heuristic, str | None, bool]]:
+        """The heuristics that apply to ``kind`` and ``scope``: ``(rule, function, pre-check it
+        needs or None, finds nothing without non-ASCII text)`` (cached per kind and scope)."""
+        key = (kind, scope)
+        out = self._heuristic_tables.get(key)
+        if out is None:
+            out = [
+                (rule, fn, HEURISTIC_PRECHECK.get(fn.__name__), rule.heuristic in NON_ASCII_ONLY)
+                for rule, fn in self._heuristics
+                if rule.applies(kind) and _scope_ok(rule, scope) and rule.heuristic not in PLACEHOLDERS
+            ]
+            self._heuristic_tables[key] = out
+        return out
 
     def _owners_for(self, kind: Kind, scope: str) -> list[Rule | str | None]:
         """Per pattern index: its pre-check name, its rule if the rule applies to ``kind`` and
@@ -217,11 +232,9 @@ class Engine:
         if flags or norm.hidden:
             self._scan_views(norm, data, flags, kind, field, scope, out, add)
         ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools)
-        for rule, fn in self._heuristics:
-            if not rule.applies(kind) or not _scope_ok(rule, scope):
-                continue
-            need = HEURISTIC_PRECHECK.get(fn.__name__)
-            if need is not None and need not in flags:
+        plain = not norm.chars and not norm.hidden
+        for rule, fn, need, non_ascii_only in self._heuristics_for(kind, scope):
+            if (need is not None and need not in flags) or (non_ascii_only and plain):
                 continue
             for hit in fn(ctx):
                 add(self._finding(rule, kind, field, text, hit.start, hit.end, detail=hit.detail))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bastion.detect.confusables import CONFUSABLES
+from bastion.detect.matcher import project
 from bastion.detect.models import Kind
 from bastion.detect.normalize import BIDI_CONTROLS, ZERO_WIDTH, Normalized
 
@@ -38,6 +39,12 @@ class Hit:
 Heuristic = Callable[[Context], list[Hit]]
 HEURISTICS: dict[str, Heuristic] = {}
 MAX_HITS = 8
+NON_ASCII_ONLY: frozenset[str] = frozenset(
+    {"invisible_characters", "bidi_controls", "unicode_tags", "variation_selectors", "mixed_script"}
+)
+"""Heuristics that find nothing in a string without non-ASCII characters (the engine skips them)."""
+PLACEHOLDERS: frozenset[str] = frozenset({"decoded_payload"})
+"""Heuristics that never find anything themselves (the engine emits their rule)."""
 
 
 def heuristic(name: str) -> Callable[[Heuristic], Heuristic]:
@@ -136,16 +143,30 @@ _MIXED = re.compile(
 _WORDCHAR = re.compile(r"\w")
 
 
+# a non-ASCII character (placeholder in the projection) next to an ASCII letter
+_LETTER_NEXT_TO_PLACEHOLDER = re.compile(rb"\x1a(?:(?<=[A-Za-z]\x1a)|(?=[A-Za-z]))")
+
+
 @heuristic("mixed_script")
 def mixed_script(ctx: Context) -> list[Hit]:
     """Words mixing Latin letters with Cyrillic/Greek/Armenian look-alikes."""
     if ctx.norm.chars.isdisjoint(_LOOKALIKE_SET):
         return []
     text = ctx.norm.original
+    # Every match holds a Latin letter right next to a look-alike, at most 41 characters after
+    # its start: find those places first (a fast scan of the projection), then search from 42
+    # characters before the next one — the same leftmost match as searching from ``pos``.
+    lookalike = _LOOKALIKE_SET.__contains__
+    places = [p for m in _LETTER_NEXT_TO_PLACEHOLDER.finditer(project(text)) if lookalike(text[p := m.start()])]
     hits: list[Hit] = []
     pos = 0
+    k = 0
     while len(hits) < MAX_HITS:
-        m = _MIXED.search(text, pos)
+        while k < len(places) and places[k] < pos:
+            k += 1
+        if k == len(places):
+            break
+        m = _MIXED.search(text, max(pos, places[k] - 42))
         if m is None:
             break
         s, e = m.span()
@@ -181,6 +202,8 @@ def control_characters(ctx: Context) -> list[Hit]:
     text = ctx.norm.original
     if text.isprintable():
         return []
+    if "\r" not in text and text.replace("\n", " ").replace("\t", " ").isprintable():
+        return []  # only line breaks and tabs
     return [Hit(m.start(), m.end(), f"control character(s) {m.group()!r}") for m in _CONTROL.finditer(text)][
         :MAX_HITS
     ]

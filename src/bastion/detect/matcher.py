@@ -141,6 +141,19 @@ def max_width(pattern: str) -> int | None:
     return hi if hi < (1 << 16) else None
 
 
+def _first_byte(pattern: str) -> bytes | None:
+    """The byte every match of ``pattern`` starts with, when it is one non-letter literal."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        nodes = list(_parser.parse(pattern, re.ASCII))
+    except Exception:  # pragma: no cover - private parser API changed
+        return None
+    if nodes and str(nodes[0][0]) == "LITERAL" and not chr(nodes[0][1]).isalpha() and nodes[0][1] < 128:
+        return bytes([nodes[0][1]])
+    return None
+
+
 def _without_captures(pattern: str) -> str:
     """``pattern`` with capturing groups made non-capturing (same matches, faster spans)."""
     out: list[str] = []
@@ -182,6 +195,7 @@ class _SpanFinder:
         self._re2_match: Any = None
         self._re: re.Pattern[bytes] | None = None
         pattern = _without_captures(spec.pattern).encode("ascii")
+        self.first_byte = _first_byte(spec.pattern)
         if use_re2:
             opts = re2.Options()
             opts.case_sensitive = spec.case_sensitive
@@ -225,6 +239,10 @@ class _SpanFinder:
                 return
             pos = pos + 1 if pos == e else e
 
+    def may_occur(self, data: bytes) -> bool:
+        """False when ``data`` lacks a byte every match starts with (a cheap C-level test)."""
+        return self.first_byte is None or self.first_byte in data
+
     def search(self, data: bytes) -> bool:
         if self._re2 is not None:
             return bool(self._re2_match(_UNANCHORED, data, 0, len(data))[0][0] >= 0)
@@ -239,6 +257,7 @@ _PRESENCE = 0  # HS_FLAG_SINGLEMATCH; spans (if any) by a full search
 _SOM = 1  # every end with its leftmost start: windows [start, end)
 _ENDS = 2  # every end: windows [end - W, end)
 _PREFILTER_ENDS = 3  # every end of the prefilter: windows [end - W, end + W)
+_UNTRUSTED = 4  # failed the self-check: Hyperscan reports ignored, one full RE2 search per text
 
 
 class _Flood(Exception):
@@ -258,6 +277,7 @@ class MultiMatcher:
         self._finders = [_SpanFinder(s, use_re2) for s in self.specs]
         self._widths = [max_width(s.pattern) for s in self.specs]
         self._modes = [_PRESENCE] * len(self.specs)
+        self._untrusted: frozenset[int] = frozenset()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._hs_db: Any = None
@@ -276,6 +296,20 @@ class MultiMatcher:
     def positions(self) -> bool:
         """True when the multi-pattern pass also locates the matches (Hyperscan with RE2)."""
         return any(m != _PRESENCE for m in self._modes)
+
+    @property
+    def untrusted(self) -> frozenset[int]:
+        """Patterns the self-check found Hyperscan to miss (searched with RE2 on every text)."""
+        return self._untrusted
+
+    def describe(self) -> str:
+        """One line: backend and how spans are found."""
+        if self.backend != "hyperscan":
+            return f"{self.backend} (presence pass, then one search per pattern that occurs)"
+        if not self.positions:
+            return "hyperscan (presence pass, then one search per pattern that occurs)"
+        return (f"hyperscan (match positions; windows searched with RE2; "
+                f"{len(self._untrusted)} of {len(self.specs)} patterns distrusted by the self-check)")
 
     # ------------------------------------------------------------------ compiling
 
@@ -297,10 +331,55 @@ class MultiMatcher:
             except hyperscan.error:
                 continue
             self._modes = modes
+            self._self_check()
             return
         # presence only (one report per pattern), spans by a full search per pattern that occurs
         self._modes = [_PRESENCE] * len(self.specs)
         self._hs_db = self._hs_compile(self._modes)
+
+    def _self_check(self) -> None:
+        """Hyperscan (5.4 as bundled with python-hyperscan 0.9.1) can miss matches: e.g.
+        ``<[ ]{0,16}/?[ ]{0,16}important`` is not reported on ``</important>`` more than ~24
+        bytes into a block, in every mode and flag combination. Each span pattern is therefore
+        checked once against texts built from its own shape, at several offsets: the windowed
+        spans must equal a full RE2 search. Patterns that fail are not trusted to Hyperscan at all
+        (neither positions nor presence): they get one full RE2 search per text."""
+        texts: list[bytes] = []
+        for i, spec in enumerate(self.specs):
+            if not spec.spans:
+                continue
+            for k, sample in enumerate(sample_matches(spec.pattern, SELF_CHECK_SAMPLES, seed=i)):
+                for off in SELF_CHECK_OFFSETS:
+                    filler = ("Ab. x " * (off // 6 + 1))[:off]
+                    if k % 2 and off:
+                        filler = filler[:-1] + " "
+                    texts.append(f"{filler}{sample} end".encode("ascii"))
+        untrusted = set(self._untrusted)
+        if self._re2_set is None:
+            self._compile_re2_set()
+        for data in texts:
+            try:
+                by = self._hs_reports(data)
+            except _Flood:  # pragma: no cover - tiny texts
+                continue
+            # every pattern that occurs (exact RE2 set) or that Hyperscan reported
+            for i in by.keys() | set(self._re2_set.Match(data) or ()):
+                spec = self.specs[i]
+                if i in untrusted:
+                    continue
+                if not spec.spans:
+                    if (i in by) != self._finders[i].search(data):
+                        untrusted.add(i)
+                    continue
+                if self._modes[i] == _PRESENCE:
+                    continue
+                expected = self._finders[i].finditer(data, spec.limit)
+                got = self._spans_in(i, data, self._windows(i, by[i], len(data))) if i in by else []
+                if got != expected:
+                    untrusted.add(i)
+        for i in untrusted:
+            self._modes[i] = _UNTRUSTED
+        self._untrusted = frozenset(untrusted)
 
     def _hs_compile(self, modes: list[int]) -> Any:
         flags: list[int] = []
@@ -357,9 +436,12 @@ class MultiMatcher:
         data = project(text)
         if self.positions and data:
             try:
-                return sorted(self._hs_reports(data))
+                found = set(self._hs_reports(data)).difference(self._untrusted)
             except _Flood:
                 return self._present_fallback(data)
+            finders = self._finders
+            found.update(i for i in self._untrusted if finders[i].may_occur(data) and finders[i].search(data))
+            return sorted(found)
         return self._present(data)
 
     def _present(self, data: bytes) -> list[int]:
@@ -485,12 +567,15 @@ class MultiMatcher:
                 n = len(data)
                 specs = self.specs
                 modes = self._modes
-                for i in sorted(by):
+                untrusted = [i for i in self._untrusted if self._finders[i].may_occur(data)]
+                for i in sorted(by.keys() | set(untrusted)) if untrusted else sorted(by):
                     spec = specs[i]
+                    mode = modes[i]
                     if not spec.spans:
-                        out.append((i, 0, 0))
+                        if mode != _UNTRUSTED or self._finders[i].search(data):
+                            out.append((i, 0, 0))
                         continue
-                    if modes[i] == _PRESENCE:
+                    if mode in (_PRESENCE, _UNTRUSTED):
                         spans = self._finders[i].finditer(data, spec.limit)
                         if spec.lazy:
                             if spans:
@@ -528,3 +613,104 @@ class MultiMatcher:
         if windows is not None:
             return self._spans_in(index, data, windows)
         return self._finders[index].finditer(data, self.specs[index].limit)
+
+
+# ---------------------------------------------------------------------------------------------
+# self-check of the positions database
+
+_SAMPLE_ALPHABET = [chr(c) for c in range(32, 127)] + ["\t", "\n"]
+_CATEGORIES: dict[str, Any] = {
+    "CATEGORY_DIGIT": str.isdigit,
+    "CATEGORY_NOT_DIGIT": lambda c: not c.isdigit(),
+    "CATEGORY_WORD": lambda c: c.isalnum() or c == "_",
+    "CATEGORY_NOT_WORD": lambda c: not (c.isalnum() or c == "_"),
+    "CATEGORY_SPACE": lambda c: c in " \t\n\r\f\v",
+    "CATEGORY_NOT_SPACE": lambda c: c not in " \t\n\r\f\v",
+}
+
+
+_CLASS_CACHE: dict[str, list[str]] = {}
+
+
+def _class_chars(items: list[tuple[Any, Any]]) -> list[str]:
+    key = repr(items)
+    cached = _CLASS_CACHE.get(key)
+    if cached is None:
+        cached = _CLASS_CACHE[key] = _class_chars_uncached(items)
+    return cached
+
+
+def _class_chars_uncached(items: list[tuple[Any, Any]]) -> list[str]:
+    negate = False
+    tests: list[Any] = []
+    for op, av in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            tests.append(lambda c, v=av: ord(c) == v)
+        elif name == "RANGE":
+            tests.append(lambda c, v=av: v[0] <= ord(c) <= v[1])
+        elif name == "CATEGORY":
+            tests.append(_CATEGORIES.get(str(av), lambda c: False))
+    return [c for c in _SAMPLE_ALPHABET if any(t(c) for t in tests) != negate]
+
+
+def _sample(nodes: Any, rng: Any, style: int, out: list[str]) -> None:
+    """Append one string matched by the parsed ``nodes`` to ``out`` (``style`` 0: repeats at
+    their minimum and optional parts present, 1: optional parts absent, 2: random)."""
+    for op, av in nodes:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(av))
+        elif name in ("IN", "NOT_LITERAL", "ANY"):
+            if name == "IN":
+                choices = _class_chars(av)
+            elif name == "NOT_LITERAL":
+                choices = [c for c in _SAMPLE_ALPHABET if ord(c) != av]
+            else:
+                choices = [c for c in _SAMPLE_ALPHABET if c != "\n"]
+            if choices:
+                # mostly spaces and punctuation, so that word boundaries around stay satisfied
+                nonword = [c for c in choices if not (c.isalnum() or c == "_")]
+                out.append(rng.choice(nonword if nonword and rng.random() < 0.5 else choices))
+        elif name == "BRANCH":
+            branches = av[1]
+            _sample(branches[0] if style < 2 and rng.random() < 0.5 else rng.choice(branches), rng, style, out)
+        elif name == "SUBPATTERN":
+            _sample(av[-1], rng, style, out)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+            lo, hi, sub = av
+            hi = min(hi, lo + 40)
+            if style == 0:
+                n = lo if hi > 1 or lo > 0 else 1
+            elif style == 1:
+                n = lo
+            else:
+                n = rng.choice((lo, lo, lo + 1, hi, rng.randint(lo, hi)))
+            for _ in range(n):
+                _sample(sub, rng, style, out)
+        # AT (\b) and anything else: nothing to emit
+
+
+def sample_matches(pattern: str, count: int, seed: int = 0) -> list[str]:
+    """Strings (probably) matched by ``pattern``, for self-checks: ``count`` of them, the first
+    two with repeats at their minimum, the rest random (letters randomly upper-cased)."""
+    import random
+    from re import _parser  # type: ignore[attr-defined]
+
+    rng = random.Random(f"{seed}:{pattern}")
+    nodes = _parser.parse(pattern, re.ASCII)
+    out: list[str] = []
+    for k in range(count):
+        parts: list[str] = []
+        _sample(nodes, rng, min(k, 2), parts)
+        text = "".join(parts)
+        if k % 2:
+            text = "".join(c.upper() if rng.random() < 0.5 else c for c in text)
+        out.append(text)
+    return out
+
+
+SELF_CHECK_OFFSETS = (0, 1, 7, 16, 23, 24, 25, 31, 40, 63, 64, 100)
+SELF_CHECK_SAMPLES = 8

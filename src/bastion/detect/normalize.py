@@ -25,11 +25,13 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import operator
 import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate, compress, count
 from urllib.parse import unquote
 
 from bastion.detect.confusables import CONFUSABLES
@@ -269,9 +271,9 @@ def normalize(text: str) -> Normalized:
             return Normalized(text, text, None, (), chars, projection)
         segments = _segments(text, projection)
         folded = na.translate({ord(c): v for c, v in folds.items()})
-        projected = na.translate({ord(c): v if v.isascii() else PLACEHOLDER for c, v in folds.items()})
+        folded_projected = na.translate({ord(c): v if v.isascii() else PLACEHOLDER for c, v in folds.items()})
         return Normalized(text, _interleave(segments, folded), None, (), chars,
-                          _interleave(segments, projected).encode("ascii"))
+                          _interleave(segments, folded_projected).encode("ascii"))
     hidden: list[HiddenRun] = []
     codepoints = [ord(c) for c in chars]
     if any(TAG_FIRST <= cp <= TAG_LAST for cp in codepoints):
@@ -287,21 +289,20 @@ def normalize(text: str) -> Normalized:
     # characters that do not map one-to-one (dropped invisibles, ligatures) are the only places
     # where offsets shift: the map keeps everything between them
     parts = _segments(text, fast_projection(text))
-    reps = [folds[c] for c in na]
+    odd = frozenset(c for c, v in folds.items() if len(v) != 1)
+    # position of the i-th non-ASCII character: the lengths of the stretches before it, plus i
+    positions = map(operator.add, accumulate(map(len, parts)), count())
     offsets = OffsetMap()
     pos = 0
-    k = -1
-    for seg, c, rep in zip(parts, na, reps):
-        k += len(seg) + 1  # position of c in text
-        if len(rep) != 1:
-            offsets.keep(pos, k)
-            offsets.replace(k, k + 1, len(rep))
-            pos = k + 1
+    for k in compress(positions, map(odd.__contains__, na)):
+        offsets.keep(pos, k)
+        offsets.replace(k, k + 1, len(folds[text[k]]))
+        pos = k + 1
     offsets.keep(pos, len(text))
     offsets.source_length = len(text)
     projected = {c: "".join(x if x.isascii() else PLACEHOLDER for x in v) for c, v in folds.items()}
-    return Normalized(text, _interleave(parts, reps), offsets, tuple(hidden), chars,
-                      _interleave(parts, [projected[c] for c in na]).encode("ascii"))
+    return Normalized(text, _interleave(parts, list(map(folds.__getitem__, na))), offsets, tuple(hidden), chars,
+                      _interleave(parts, list(map(projected.__getitem__, na))).encode("ascii"))
 
 
 # ---------------------------------------------------------------------------------------------
