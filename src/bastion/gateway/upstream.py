@@ -557,7 +557,10 @@ class StreamableHttpUpstream(Upstream):
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=60),
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.cfg.connect_timeout),
+            # Time limits are the gateway's own (per request, asyncio.timeout): no per-request timer
+            # handles inside aiohttp. No User-Agent or Accept-Encoding of aiohttp's own either.
+            timeout=aiohttp.ClientTimeout(total=None),
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
         )
         try:
             await asyncio.wait_for(self._connect(), self.cfg.connect_timeout)
