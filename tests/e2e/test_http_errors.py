@@ -193,6 +193,8 @@ async def test_dying_upstream_fails_in_flight_calls_and_restarts(gateway: Gatewa
         health = await r.json()
     assert health["upstreams"]["fragile"]["restarts"] >= 1
     assert health["upstreams"]["fragile"]["state"] == "ready"
+    exit_record = await audited(gateway, method="upstream/exit", upstream="fragile")
+    assert "exited with code 3" in exit_record["reason"]
 
 
 async def test_stateless_header_mismatch_and_versions(gateway: GatewayProc, http: aiohttp.ClientSession) -> None:

@@ -161,6 +161,8 @@ async def test_outliving_the_lifetime_fails(gateway: GatewayProc) -> None:
             pytest.fail(f"a call outlived the sandbox lifetime: {result}")
         await still_serving(c)
         assert payload(await c.call_tool("short__whoami", {}))["ok"]  # restarted
+    exits = [r for r in gateway.audit_records() if r.get("method") == "upstream/exit" and r["upstream"] == "short"]
+    assert any("lifetime" in r["reason"] for r in exits), exits
 
 
 async def test_egress_allow_list(gateway: GatewayProc, web: tuple[int, int]) -> None:

@@ -23,7 +23,7 @@ from bastion.config import Config
 from bastion.gateway.bridge import AskingRelay, InputBridge
 from bastion.gateway.naming import Names, template_regex
 from bastion.gateway.session import ClientSession, Emit, RequestRelay
-from bastion.gateway.upstream import Upstream, UpstreamError, build_upstream
+from bastion.gateway.upstream import StreamUpstream, Upstream, UpstreamError, build_upstream
 from bastion.guards.base import Context
 from bastion.guards.chain import Chain, Outcome
 from bastion.guards.registry import build_chain_guards
@@ -116,6 +116,9 @@ class Gateway:
             )
             for name, ucfg in enabled.items()
         }
+        for up in self.upstreams.values():
+            if isinstance(up, StreamUpstream):
+                up.on_exit = self._on_upstream_exit
         self.names = Names(self.upstreams, cfg.prefixing(), cfg.namespace.separator)
         self.sessions: dict[str, ClientSession] = {}
         self.listeners: set[_Listener] = set()
@@ -167,6 +170,10 @@ class Gateway:
             },
             "sessions": len(self.sessions),
         }
+
+    def _on_upstream_exit(self, upstream: str, reason: str) -> None:
+        """An upstream stopped unplanned (crash, OOM kill, lifetime): the audit says so."""
+        self.audit.record(method="upstream/exit", upstream=upstream, verdict="error", reason=reason)
 
     def _on_egress(self, event: EgressEvent) -> None:
         """Every outbound connection attempt of a sandboxed server, allowed or not."""

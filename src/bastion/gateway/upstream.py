@@ -380,6 +380,8 @@ class StreamUpstream(Upstream):
         self._recycling = False
         self.one_shot = False
         """Give up after the first failed start instead of restarting (for scans)."""
+        self.on_exit: Callable[[str, str], None] | None = None
+        """Told when the server stops unplanned (crash, kill, lifetime), with the reason."""
         self._gave_up = asyncio.Event()
         self.ephemeral = False
         """Start a fresh server after every tool call (sandbox ``ephemeral: true``)."""
@@ -467,6 +469,8 @@ class StreamUpstream(Upstream):
                 self._recycling = False
                 continue  # a planned restart: no backoff, not a failure
             self.last_error = reason
+            if self.on_exit is not None:
+                self.on_exit(self.name, reason)
             if self.one_shot:
                 self._gave_up.set()
                 return

@@ -102,6 +102,9 @@ class StdioChild:
         with contextlib.suppress(Exception):
             code = await asyncio.wait_for(proc.wait(), 2)
             reason = f"exited with code {code}"
+        if self.sandboxed is not None and self.sandboxed.killed_for_lifetime:
+            reason = f"killed by its sandbox at the end of its {self.sandbox.lifetime:g}s lifetime" \
+                if self.sandbox is not None else "killed by its sandbox at the end of its lifetime"
         on_close(reason)
 
     async def _stderr(self, proc: asyncio.subprocess.Process) -> None:
