@@ -11,7 +11,7 @@ def test_minimal_config_has_safe_defaults() -> None:
     cfg = parse_config({"upstreams": {"time": {"command": "python", "args": ["-m", "mcp_server_time"]}}})
     assert isinstance(cfg.upstreams["time"], StdioUpstream)
     assert cfg.listen.http is not None and cfg.listen.http.host == "127.0.0.1"
-    assert [g.type for g in cfg.guards] == ["header_match", "limits", "secret_redaction"]
+    assert [g.type for g in cfg.guards] == ["header_match", "limits", "secret_redaction", "tool_poisoning"]
     assert not cfg.prefixing()  # one upstream: transparent names
 
 

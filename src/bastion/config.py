@@ -131,6 +131,10 @@ class SecretRedactionGuardConfig(GuardBase):
     type: Literal["secret_redaction"]
 
 
+class ToolPoisoningGuardConfig(GuardBase):
+    type: Literal["tool_poisoning"]
+
+
 class ToolRule(_Model):
     allow: list[str] | None = Field(None, description="glob patterns; when set, only these tools")
     deny: list[str] = Field(default_factory=list, description="glob patterns of tools refused")
@@ -142,7 +146,11 @@ class ToolFilterGuardConfig(GuardBase):
 
 
 GuardConfig = Annotated[
-    HeaderMatchGuardConfig | LimitsGuardConfig | ToolFilterGuardConfig | SecretRedactionGuardConfig,
+    HeaderMatchGuardConfig
+    | LimitsGuardConfig
+    | ToolFilterGuardConfig
+    | SecretRedactionGuardConfig
+    | ToolPoisoningGuardConfig,
     Field(discriminator="type"),
 ]
 
@@ -152,6 +160,7 @@ def _default_guards() -> list[GuardConfig]:
         HeaderMatchGuardConfig(type="header_match"),
         LimitsGuardConfig(type="limits"),
         SecretRedactionGuardConfig(type="secret_redaction"),
+        ToolPoisoningGuardConfig(type="tool_poisoning"),
     ]
 
 

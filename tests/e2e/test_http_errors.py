@@ -249,3 +249,27 @@ async def test_health_and_readiness(gateway: GatewayProc, http: aiohttp.ClientSe
         assert r.status == 405
     async with http.get(gateway.base + "/elsewhere") as r:
         assert r.status == 404
+
+
+def test_poisoned_upstream_tools_are_quarantined() -> None:
+    import sys
+
+    from mcp_client_helpers import list_and_call
+
+    from support import FIXTURES
+
+    config = {"upstreams": {"ok": era_upstream("both"),
+                            "evil": {"command": sys.executable,
+                                     "args": [str(FIXTURES / "servers" / "malicious_server.py"), "poisoned"]}}}
+    with run_gateway(config) as gw:
+        names, error = list_and_call(gw.url, "evil__add", {"a": 1, "b": 2})
+        assert "ok__echo" in names and "evil__add" not in names
+        assert error is not None and error["data"] == {"rule": "tool_poisoning.quarantined"}
+        import time
+
+        for _ in range(50):  # the audit is written in batches
+            records = [r for r in gw.audit_records() if r.get("rule") == "tool_poisoning.quarantined"]
+            if {r["method"] for r in records} >= {"tools/list", "tools/call"}:
+                break
+            time.sleep(0.1)
+        assert {r["method"] for r in records} >= {"tools/list", "tools/call"}

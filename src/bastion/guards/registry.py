@@ -10,6 +10,7 @@ from bastion.config import (
     LimitsGuardConfig,
     SecretRedactionGuardConfig,
     ToolFilterGuardConfig,
+    ToolPoisoningGuardConfig,
 )
 from bastion.guards.base import Guard
 from bastion.guards.chain import Installed
@@ -17,6 +18,7 @@ from bastion.guards.header_match import HeaderMatchGuard
 from bastion.guards.limits import LimitsGuard
 from bastion.guards.secret_redaction import SecretRedactionGuard
 from bastion.guards.tool_filter import ToolFilterGuard
+from bastion.guards.tool_poisoning import ToolPoisoningGuard
 
 
 def build_guard(cfg: GuardConfig) -> Guard:
@@ -24,6 +26,8 @@ def build_guard(cfg: GuardConfig) -> Guard:
         return HeaderMatchGuard()
     if isinstance(cfg, LimitsGuardConfig):
         return LimitsGuard(cfg.max_bytes, cfg.max_depth)
+    if isinstance(cfg, ToolPoisoningGuardConfig):
+        return ToolPoisoningGuard()
     if isinstance(cfg, SecretRedactionGuardConfig):
         return SecretRedactionGuard()
     if isinstance(cfg, ToolFilterGuardConfig):
