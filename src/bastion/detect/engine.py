@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from bastion.detect.heuristics import HEURISTICS, NON_ASCII_ONLY, PLACEHOLDERS, VALIDATORS, Context, Heuristic
 from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
 from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
-from bastion.detect.normalize import Normalized, derived_views, normalize
+from bastion.detect.normalize import Normalized, View, derived_views, normalize
 from bastion.detect.rules import Rule, RuleSet, check_pattern, load_rules
 from bastion.detect.scoring import score_findings
 
@@ -100,7 +100,7 @@ class Engine:
             owners.append(name)
         self._owners = owners
         self._owner_tables: dict[tuple[str, str], list[Rule | str | None]] = {}
-        self._heuristic_tables: dict[tuple[str, str], list[tuple[Rule, Heuristic, str | None, bool]]] = {}
+        self._heuristic_tables: dict[tuple[str, str, bool], list[tuple[Rule, Heuristic, str | None, bool]]] = {}
         self.matcher = MultiMatcher(specs, backend)
         self._heuristics: list[tuple[Rule, Heuristic]] = []
         for rule in self.rules.heuristic_rules():
@@ -110,6 +110,7 @@ class Engine:
                 raise ValueError(f"rule {rule.id}: unknown heuristic {rule.heuristic!r}")
             self._heuristics.append((rule, fn))
         self._combos = self.rules.combination_rules()
+        self._combos_by_kind: dict[str, list[Rule]] = {}
         by_id = self.rules.by_id()
         self._decoded_rule = by_id.get("HC-010")
 
@@ -144,10 +145,13 @@ class Engine:
             weak=rule.weak,
         )
 
-    def _heuristics_for(self, kind: Kind, scope: str) -> list[tuple[Rule, Heuristic, str | None, bool]]:
+    def _heuristics_for(
+        self, kind: Kind, scope: str, plain: bool = False
+    ) -> list[tuple[Rule, Heuristic, str | None, bool]]:
         """The heuristics that apply to ``kind`` and ``scope``: ``(rule, function, pre-check it
-        needs or None, finds nothing without non-ASCII text)`` (cached per kind and scope)."""
-        key = (kind, scope)
+        needs or None, finds nothing without non-ASCII text)``; with ``plain`` (a text without
+        non-ASCII or hidden characters) only those that can find something (cached)."""
+        key = (kind, scope, plain)
         out = self._heuristic_tables.get(key)
         if out is None:
             out = [
@@ -155,6 +159,8 @@ class Engine:
                 for rule, fn in self._heuristics
                 if rule.applies(kind) and _scope_ok(rule, scope) and rule.heuristic not in PLACEHOLDERS
             ]
+            if plain:
+                out = [h for h in out if not h[3]]
             self._heuristic_tables[key] = out
         return out
 
@@ -174,10 +180,21 @@ class Engine:
     def _pattern_pass(
         self, text: str, data: bytes, kind: Kind, scope: str, flags: set[str] | None,
         lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]] | None = None,
+        present: set[int] | None = None,
     ) -> list[tuple[Rule, int, int]]:
-        """Matches of the rules that apply, over ``text`` (``data`` is its projection)."""
-        out: list[tuple[Rule, int, int]] = []
+        """Matches of the rules that apply, over ``text`` (``data`` is its projection); the
+        indices of all patterns that occur go to ``present`` if given."""
         matches, windows = self.matcher.scan_data(data)
+        if present is not None:
+            present.update(idx for idx, _, _ in matches)
+        return self._owned(text, matches, windows, kind, scope, flags, lazy)
+
+    def _owned(
+        self, text: str, matches: list[tuple[int, int, int]], windows: dict[int, list[Window]],
+        kind: Kind, scope: str, flags: set[str] | None,
+        lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]] | None,
+    ) -> list[tuple[Rule, int, int]]:
+        out: list[tuple[Rule, int, int]] = []
         owners = self._owners_for(kind, scope)
         for idx, s, e in matches:
             owner = owners[idx]
@@ -195,6 +212,29 @@ class Engine:
                 continue
             out.append((owner, s, e))
         return out
+
+    def _markup_pass(
+        self, view: View, kind: Kind, scope: str, primary_rules: set[str], present: set[int],
+    ) -> list[tuple[Rule, int, int]]:
+        """What ``_pattern_pass`` over the markup-stripped view gives for the rules without a
+        finding in the primary view (the only ones the view may add). A pattern without any match
+        in the primary text can only match the view where tags were removed or entities decoded:
+        only the stretches around those places are scanned for it."""
+        data = project(view.text)
+        owners = self._owners_for(kind, scope)
+        specs = self.matcher.specs
+        near: list[int] = []
+        full: list[int] = []
+        for idx, owner in enumerate(owners):
+            if owner is None or isinstance(owner, str) or specs[idx].lazy or owner.id in primary_rules:
+                continue
+            (full if idx in present else near).append(idx)
+        matches = None
+        if view.offsets is not None:
+            matches = self.matcher.scan_near(data, view.offsets.boundaries(), near, full)
+        if matches is None:
+            return self._pattern_pass(view.text, data, kind, scope, None)
+        return self._owned(view.text, matches, {}, kind, scope, None, None)
 
     def scan_string(
         self,
@@ -219,7 +259,8 @@ class Engine:
         data = norm.projection()
         flags: set[str] = set()
         lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]] = {}
-        for rule, s, e in self._pattern_pass(norm.text, data, kind, scope, flags, lazy):
+        present: set[int] = set()
+        for rule, s, e in self._pattern_pass(norm.text, data, kind, scope, flags, lazy, present):
             os_, oe = norm.to_original(s, e)
             add(self._finding(rule, kind, field, text, os_, oe))
         if scope == "name":
@@ -230,12 +271,14 @@ class Engine:
                     os_, oe = norm.to_original(s, e)
                     add(self._finding(rule, kind, field, text, os_, oe))
         if flags or norm.hidden:
-            self._scan_views(norm, data, flags, kind, field, scope, out, add)
-        ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools)
+            self._scan_views(norm, data, flags, kind, field, scope, out, add, present)
+        ctx: Context | None = None
         plain = not norm.chars and not norm.hidden
-        for rule, fn, need, non_ascii_only in self._heuristics_for(kind, scope):
-            if (need is not None and need not in flags) or (non_ascii_only and plain):
+        for rule, fn, need, _ in self._heuristics_for(kind, scope, plain):
+            if need is not None and need not in flags:
                 continue
+            if ctx is None:
+                ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools)
             for hit in fn(ctx):
                 add(self._finding(rule, kind, field, text, hit.start, hit.end, detail=hit.detail))
         if lazy:
@@ -266,15 +309,20 @@ class Engine:
 
     def _scan_views(
         self, norm: Normalized, data: bytes, flags: set[str], kind: Kind, field_name: str, scope: str,
-        out: list[Finding], add: Callable[[Finding], None],
+        out: list[Finding], add: Callable[[Finding], None], present: set[int],
     ) -> None:
         seen = {(f.rule, f.start, f.end) for f in out}
         primary_rules = {f.rule for f in out}
         revealed: list[tuple[int, int, str]] = []
         for view in derived_views(norm, frozenset(flags), data):
             # the markup view is cut from the normalised text already
-            vnorm = Normalized(view.text, view.text, None) if view.via == "markup" else normalize(view.text)
-            for rule, s, e in self._pattern_pass(vnorm.text, vnorm.projection(), kind, scope, None):
+            if view.via == "markup":
+                vnorm = Normalized(view.text, view.text, None)
+                matches = self._markup_pass(view, kind, scope, primary_rules, present)
+            else:
+                vnorm = normalize(view.text)
+                matches = self._pattern_pass(vnorm.text, vnorm.projection(), kind, scope, None)
+            for rule, s, e in matches:
                 vs, ve = vnorm.to_original(s, e)
                 os_, oe = view.to_original(vs, ve)
                 if (rule.id, os_, oe) in seen or (view.via == "markup" and rule.id in primary_rules):
@@ -302,8 +350,11 @@ class Engine:
                 if len(lst) < MAX_OCCURRENCES_PER_SIGNAL:
                     lst.append(f)
         added: list[Finding] = []
-        for rule in self._combos:
-            if not rule.applies(kind) or not all(s in occ for s in rule.all_of):
+        combos = self._combos_by_kind.get(kind)
+        if combos is None:
+            combos = self._combos_by_kind[kind] = [r for r in self._combos if r.applies(kind)]
+        for rule in combos:
+            if not all(s in occ for s in rule.all_of):
                 continue
             match = self._combo_match(rule, occ)
             if match is None:
@@ -347,6 +398,12 @@ class Engine:
 
     def report(self, name: str, kind: Kind, findings: list[Finding]) -> ItemReport:
         """Combine, score and package the findings of one item."""
+        if not findings:
+            # combination rules need signals, so nothing to combine
+            score = score_findings(())
+            return ItemReport(name=name, kind=kind, score=score,
+                              verdict="malicious" if score >= self.threshold else "benign",
+                              findings=(), threshold=self.threshold)
         findings = findings + self._combine(findings, kind)
         score = score_findings(findings)
         visible = tuple(

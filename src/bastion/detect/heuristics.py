@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bastion.detect.confusables import CONFUSABLES
-from bastion.detect.matcher import project
 from bastion.detect.models import Kind
 from bastion.detect.normalize import BIDI_CONTROLS, ZERO_WIDTH, Normalized
 
@@ -71,9 +70,8 @@ def invisible_characters(ctx: Context) -> list[Hit]:
     if ctx.norm.chars.isdisjoint(ZERO_WIDTH):
         return []
     hits: list[Hit] = []
-    for m in _INVISIBLE_RUN.finditer(text):
-        s, e = m.span()
-        run = m.group()
+    for s, e in ctx.norm.runs(_INVISIBLE_RUN):
+        run = text[s:e]
         if s == 0 and run == "\ufeff":
             continue  # byte-order mark
         before = text[s - 1] if s > 0 else ""
@@ -102,8 +100,8 @@ def bidi_controls(ctx: Context) -> list[Hit]:
     if ctx.norm.chars.isdisjoint(BIDI_CONTROLS):
         return []
     return [
-        Hit(m.start(), m.end(), "bidi control(s) " + ", ".join(f"U+{ord(c):04X}" for c in m.group()[:4]))
-        for m in _BIDI_RUN.finditer(text)
+        Hit(s, e, "bidi control(s) " + ", ".join(f"U+{ord(c):04X}" for c in text[s:e][:4]))
+        for s, e in ctx.norm.runs(_BIDI_RUN)
     ][:MAX_HITS]
 
 
@@ -157,7 +155,8 @@ def mixed_script(ctx: Context) -> list[Hit]:
     # its start: find those places first (a fast scan of the projection), then search from 42
     # characters before the next one — the same leftmost match as searching from ``pos``.
     lookalike = _LOOKALIKE_SET.__contains__
-    places = [p for m in _LETTER_NEXT_TO_PLACEHOLDER.finditer(project(text)) if lookalike(text[p := m.start()])]
+    data = ctx.norm.original_projection()
+    places = [p for m in _LETTER_NEXT_TO_PLACEHOLDER.finditer(data) if lookalike(text[p := m.start()])]
     hits: list[Hit] = []
     pos = 0
     k = 0

@@ -34,6 +34,7 @@ matches normalised text (:mod:`bastion.detect.normalize`), where look-alikes are
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import importlib
 import re
@@ -260,6 +261,16 @@ _PREFILTER_ENDS = 3  # every end of the prefilter: windows [end - W, end + W)
 _UNTRUSTED = 4  # failed the self-check: Hyperscan reports ignored, one full RE2 search per text
 
 
+def _inside(slices: list[list[int]], s: int, e: int, n: int) -> bool:
+    """Does ``[s - 1, e + 1)`` (clipped to ``[0, n)``) lie inside one of the disjoint, ordered
+    ``slices`` (``[start, end]`` pairs)?"""
+    k = bisect.bisect_right(slices, [s, n + 1]) - 1
+    if k < 0:
+        return False
+    ss, se = slices[k]
+    return (s > ss or ss == 0) and (e < se or se == n) and s >= ss and e <= se
+
+
 class _Flood(Exception):
     """Too many Hyperscan reports for this text: use the presence-then-search fallback."""
 
@@ -277,7 +288,9 @@ class MultiMatcher:
         self._finders = [_SpanFinder(s, use_re2) for s in self.specs]
         self._widths = [max_width(s.pattern) for s in self.specs]
         self._modes = [_PRESENCE] * len(self.specs)
+        self._positions = False
         self._untrusted: frozenset[int] = frozenset()
+        self._untrusted_first: list[tuple[int, bytes | None]] = []
         self._local = threading.local()
         self._lock = threading.Lock()
         self._hs_db: Any = None
@@ -286,6 +299,7 @@ class MultiMatcher:
             self._compile_hyperscan(positions=use_re2)
         elif self.backend == "re2":
             self._compile_re2_set()
+        self._positions = any(m != _PRESENCE for m in self._modes)
 
     @property
     def linear(self) -> bool:
@@ -295,7 +309,7 @@ class MultiMatcher:
     @property
     def positions(self) -> bool:
         """True when the multi-pattern pass also locates the matches (Hyperscan with RE2)."""
-        return any(m != _PRESENCE for m in self._modes)
+        return self._positions
 
     @property
     def untrusted(self) -> frozenset[int]:
@@ -380,6 +394,7 @@ class MultiMatcher:
         for i in untrusted:
             self._modes[i] = _UNTRUSTED
         self._untrusted = frozenset(untrusted)
+        self._untrusted_first = [(i, self._finders[i].first_byte) for i in sorted(untrusted)]
 
     def _hs_compile(self, modes: list[int]) -> Any:
         flags: list[int] = []
@@ -567,7 +582,7 @@ class MultiMatcher:
                 n = len(data)
                 specs = self.specs
                 modes = self._modes
-                untrusted = [i for i in self._untrusted if self._finders[i].may_occur(data)]
+                untrusted = [i for i, first in self._untrusted_first if first is None or first in data]
                 for i in sorted(by.keys() | set(untrusted)) if untrusted else sorted(by):
                     spec = specs[i]
                     mode = modes[i]
@@ -602,6 +617,73 @@ class MultiMatcher:
                 continue
             out.extend((i, s, e) for s, e in self._finders[i].finditer(data, spec.limit))
         return out, lazy
+
+    def scan_near(
+        self, data: bytes, points: Sequence[int], near: Sequence[int], full: Sequence[int] = ()
+    ) -> list[tuple[int, int, int]] | None:
+        """:meth:`scan` of ``data`` restricted to the span patterns ``near`` and ``full`` (neither
+        lazy), scanning only the stretches around ``points`` for ``near``.
+
+        For the patterns ``near`` the caller knows that no match lies, with one character either
+        side, between two consecutive ``points`` (``data`` there is a stretch of a text in which
+        they have no match; the points include 0 and ``len(data)``): every match is within its
+        longest width of a point, and the Hyperscan pass over those stretches locates them all
+        (reports near a stretch edge may be spurious: every window is searched with RE2, the
+        whole of ``data`` as context). ``full`` patterns are searched over the whole of ``data``.
+        Returns the same triples as :meth:`scan` for those patterns, or None when this method
+        does not apply (no match positions, a flood of reports, stretches covering most of the
+        text): then use :meth:`scan_data`."""
+        n = len(data)
+        if not self.positions or not n:
+            return None
+        modes = self._modes
+        width = 0
+        for i in near:
+            w = self._widths[i]
+            if w is None or modes[i] == _PRESENCE or self.specs[i].lazy or not self.specs[i].spans:
+                return None
+            width = max(width, w)
+        margin = width + 2
+        slices: list[list[int]] = []
+        for p in sorted(points):
+            s, e = max(0, p - margin), min(n, p + margin)
+            if slices and s <= slices[-1][1]:
+                if e > slices[-1][1]:
+                    slices[-1][1] = e
+            else:
+                slices.append([s, e])
+        if sum(e - s for s, e in slices) * 2 > n:
+            return None
+        if any(self.specs[i].lazy or not self.specs[i].spans for i in full):
+            return None
+        want = {i for i in near if modes[i] != _UNTRUSTED}.difference(full)
+        by: dict[int, list[tuple[int, int]]] = {}
+        if want:
+            for s, e in slices:
+                try:
+                    reports = self._hs_reports(data if s == 0 and e == n else data[s:e])
+                except _Flood:
+                    return None
+                for i, hits in reports.items():
+                    if i in want:
+                        by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
+        out: list[tuple[int, int, int]] = []
+        finders = self._finders
+        for i in sorted({*near, *full}):
+            limit = self.specs[i].limit
+            if i not in want:
+                if modes[i] != _UNTRUSTED or finders[i].may_occur(data):
+                    out.extend((i, s, e) for s, e in finders[i].finditer(data, limit))
+                continue
+            found = by.get(i)
+            if found:
+                # a lone match with start is exact when it lies, with one character either side,
+                # inside its stretch: the pass saw it as the whole text would
+                windows = [
+                    (s, e, exact and _inside(slices, s, e, n)) for s, e, exact in self._windows(i, found, n)
+                ]
+                out.extend((i, s, e) for s, e in self._spans_in(i, data, windows))
+        return out
 
     def spans(
         self, index: int, text: str, windows: list[Window] | None = None, data: bytes | None = None

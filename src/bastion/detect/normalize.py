@@ -30,7 +30,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate, compress, count
 from urllib.parse import unquote
 
@@ -49,8 +49,10 @@ def is_variation_selector(cp: int) -> bool:
 
 
 _ASCII_CHARS = frozenset(chr(i) for i in range(128))
-_TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
-_VS_RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{4,}")
+_VS_MIN_RUN = 4
+# the same runs, looked for among the non-ASCII characters only (see :func:`_runs_in_text`)
+_TAG_RUN_NA = re.compile("[\U000e0000-\U000e007f]+")
+_VS_RUN_NA = re.compile(f"[\ufe00-\ufe0f\U000e0100-\U000e01ef]{{{_VS_MIN_RUN},}}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_DECODED_BLOCKS = 32
@@ -109,6 +111,21 @@ class OffsetMap:
             return pos, pos + 1
         return self._s[k], self._s_end[k]
 
+    def boundaries(self) -> list[int]:
+        """Derived offsets around which the derived string differs from its source: the start of
+        every segment, every offset inside and at the end of a replaced segment, 0 and the length
+        (ascending, possibly repeated). A stretch that contains none of them, with one character
+        either side, is a stretch of the source unchanged."""
+        out = [0]
+        ends = [*self._d[1:], self.length] if self._d else []
+        for d, end, kept in zip(self._d, ends, self._kept, strict=True):
+            if kept:
+                out.append(d)
+            else:
+                out.extend(range(d, end + 1))
+        out.append(self.length)
+        return out
+
     def span(self, start: int, end: int) -> tuple[int, int]:
         if self.length == 0:
             return 0, 0
@@ -160,6 +177,29 @@ class Normalized:
     # the ASCII projection of ``text`` (see :func:`bastion.detect.matcher.project`) when it was
     # cheap to build along the way; None means "not built"
     data: bytes | None = None
+    # the non-ASCII characters of the original in order, and their offsets in it, when they were
+    # built along the way (see :meth:`runs`)
+    non_ascii: str = field(default="", compare=False)
+    non_ascii_offsets: list[int] | None = field(default=None, compare=False)
+    # the ASCII projection of :attr:`original` when it was built along the way
+    original_data: bytes | None = field(default=None, compare=False)
+
+    def original_projection(self) -> bytes:
+        """The ASCII projection of :attr:`original`."""
+        if self.original_data is not None:
+            return self.original_data
+        if self.offsets is None and self.text == self.original:
+            return self.projection()
+        return project(self.original)
+
+    def runs(self, pattern: re.Pattern[str], min_len: int = 1) -> list[tuple[int, int]]:
+        """Spans of the maximal runs of at least ``min_len`` characters of the original, in text
+        order, where ``pattern`` is ``[non-ASCII characters]{min_len,}`` (a class of non-ASCII
+        characters, repeated): looked for among the non-ASCII characters only when their offsets
+        are known."""
+        if self.non_ascii_offsets is None:
+            return [m.span() for m in pattern.finditer(self.original)]
+        return _runs_in_text(pattern, self.non_ascii, self.non_ascii_offsets, min_len)
 
     def projection(self) -> bytes:
         """The ASCII projection of :attr:`text` (one byte per character), what patterns run on."""
@@ -246,6 +286,25 @@ def _segments(text: str, projection: bytes | None) -> list[str]:
     return re.split("[^\x00-\x7f]", text)
 
 
+def _runs_in_text(run: re.Pattern[str], na: str, positions: list[int], min_len: int) -> list[tuple[int, int]]:
+    """The maximal runs of at least ``min_len`` characters matched by ``run`` in the text, from its
+    non-ASCII characters ``na`` and their ``positions`` in the text: a run among ``na`` is one
+    run of the text where no ASCII stretch lies between its characters (else it is split there)."""
+    out: list[tuple[int, int]] = []
+    for m in run.finditer(na):
+        i, j = m.span()
+        if positions[j - 1] - positions[i] == j - 1 - i:
+            out.append((positions[i], positions[j - 1] + 1))
+            continue
+        start = i
+        for k in range(i + 1, j + 1):
+            if k == j or positions[k] != positions[k - 1] + 1:
+                if k - start >= min_len:
+                    out.append((positions[start], positions[k - 1] + 1))
+                start = k
+    return out
+
+
 def _interleave(segments: list[str], replacements: Sequence[str]) -> str:
     """``segments[0] + replacements[0] + segments[1] + … + segments[-1]``."""
     out = [""] * (2 * len(segments) - 1)
@@ -268,30 +327,34 @@ def normalize(text: str) -> Normalized:
         # every character maps to exactly one: same length, identity offsets
         projection = fast_projection(text)
         if all(v == c for c, v in folds.items()):
-            return Normalized(text, text, None, (), chars, projection)
+            return Normalized(text, text, None, (), chars, projection, original_data=projection)
         segments = _segments(text, projection)
         folded = na.translate({ord(c): v for c, v in folds.items()})
         folded_projected = na.translate({ord(c): v if v.isascii() else PLACEHOLDER for c, v in folds.items()})
         return Normalized(text, _interleave(segments, folded), None, (), chars,
-                          _interleave(segments, folded_projected).encode("ascii"))
+                          _interleave(segments, folded_projected).encode("ascii"), original_data=projection)
     hidden: list[HiddenRun] = []
     codepoints = [ord(c) for c in chars]
-    if any(TAG_FIRST <= cp <= TAG_LAST for cp in codepoints):
-        for m in _TAG_RUN.finditer(text):
-            if _is_emoji_tag_sequence(text, m.start(), m.end()):
+    original_data = fast_projection(text)
+    parts = _segments(text, original_data)
+    # position of the i-th non-ASCII character: the lengths of the stretches before it, plus i
+    positions = list(map(operator.add, accumulate(map(len, parts)), count()))
+    # hidden runs are looked for among the non-ASCII characters only (not over the whole text)
+    has_tags = any(TAG_FIRST <= cp <= TAG_LAST for cp in codepoints)
+    has_vs = any(is_variation_selector(cp) for cp in codepoints)
+    if has_tags:
+        for s, e in _runs_in_text(_TAG_RUN_NA, na, positions, 1):
+            if _is_emoji_tag_sequence(text, s, e):
                 continue
-            hidden.append(HiddenRun("unicode-tags", m.start(), m.end(), _decode_tags(m.group())))
-    if any(is_variation_selector(cp) for cp in codepoints):
+            hidden.append(HiddenRun("unicode-tags", s, e, _decode_tags(text[s:e])))
+    if has_vs:
         hidden.extend(
-            HiddenRun("variation-selectors", m.start(), m.end(), _decode_variation_selectors(m.group()))
-            for m in _VS_RUN.finditer(text)
+            HiddenRun("variation-selectors", s, e, _decode_variation_selectors(text[s:e]))
+            for s, e in _runs_in_text(_VS_RUN_NA, na, positions, _VS_MIN_RUN)
         )
     # characters that do not map one-to-one (dropped invisibles, ligatures) are the only places
     # where offsets shift: the map keeps everything between them
-    parts = _segments(text, fast_projection(text))
     odd = frozenset(c for c, v in folds.items() if len(v) != 1)
-    # position of the i-th non-ASCII character: the lengths of the stretches before it, plus i
-    positions = map(operator.add, accumulate(map(len, parts)), count())
     offsets = OffsetMap()
     pos = 0
     for k in compress(positions, map(odd.__contains__, na)):
@@ -300,9 +363,10 @@ def normalize(text: str) -> Normalized:
         pos = k + 1
     offsets.keep(pos, len(text))
     offsets.source_length = len(text)
-    projected = {c: "".join(x if x.isascii() else PLACEHOLDER for x in v) for c, v in folds.items()}
-    return Normalized(text, _interleave(parts, list(map(folds.__getitem__, na))), offsets, tuple(hidden), chars,
-                      _interleave(parts, list(map(projected.__getitem__, na))).encode("ascii"))
+    folded = _interleave(parts, list(map(folds.__getitem__, na)))
+    folded_data = fast_projection(folded)
+    return Normalized(text, folded, offsets, tuple(hidden), chars,
+                      project(folded) if folded_data is None else folded_data, na, positions, original_data)
 
 
 # ---------------------------------------------------------------------------------------------
