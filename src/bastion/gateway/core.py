@@ -616,6 +616,7 @@ class Gateway:
             rid = msg.params.get("requestId")
             task = s.inflight.get(rid) if isinstance(rid, int | str) else None
             if task is not None:
+                s.cancelled.add(rid)  # type: ignore[arg-type]
                 task.cancel()
 
     def _on_upstream_notification(self, upstream: str, msg: Message) -> None:

@@ -40,6 +40,8 @@ class ClientSession:
     pending: dict[str, asyncio.Future[JSONObj]] = field(default_factory=dict)
     """Server-to-client requests relayed to this client, by the id the gateway gave them."""
     inflight: dict[RequestId, asyncio.Task[Any]] = field(default_factory=dict)
+    cancelled: set[RequestId] = field(default_factory=set)
+    """Requests the client cancelled (``notifications/cancelled``): their handlers were cancelled."""
     subscriptions: set[str] = field(default_factory=set)
     log_level: str | None = None
     """``logging/setLevel`` (handshake era) or ``_meta`` logLevel (2026-07-28): forwarded to 2026 upstreams."""

@@ -238,56 +238,45 @@ class HttpApp:
     ) -> None:
         """Answer one request: JSON if nothing comes before the answer, otherwise SSE.
 
-        The hot path costs one task and one future: the handler wakes the responder when it
-        finishes or first emits. A client that closes its POST cancels the call (that is how a
-        2026-07-28 client cancels); the watcher for that starts only once a call has taken a while.
+        The handler runs in the request's own task. A message emitted before the answer starts an
+        SSE stream (a second task writes it). A client that closes its POST cancels the call (that
+        is how a 2026-07-28 client cancels); the watcher for that starts only once a call has run a
+        while, and cancels the handler.
         """
         loop = asyncio.get_running_loop()
-        x = _Exchange(loop)
-        task = loop.create_task(self.gw.handle(session, msg, x.emit, headers))
-        task.add_done_callback(x.poke)
-        watcher: list[asyncio.Task[None]] = []
-        timer = loop.call_later(
-            WATCH_DISCONNECT_AFTER, lambda: watcher.append(loop.create_task(_watch(receive, x, task)))
-        )
+        me = asyncio.current_task()
+        assert me is not None
+        x = _Exchange(loop, send, extra)
+        timer = loop.call_later(WATCH_DISCONNECT_AFTER, x.watch, loop, receive, me)
+        cancelled = False
+        reply: bytes | None = None
         try:
-            await x.wake
-            if task.done() and not x.queue:
-                if task.cancelled():  # notifications/cancelled, or the client went away
-                    if not x.gone:
-                        await _respond(send, 204, b"", extra)
-                    return
-                reply = task.result() or b""
-                status = 200
-                if stateless:
-                    code = _error_code(reply)
-                    status = STATUS_FOR_CODE.get(code, 200) if code is not None else 200
-                await _respond(send, status, reply, extra)
-                return
-            if x.gone:
-                return
-            # Something came before the answer: stream.
-            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + extra})
-            while True:
-                while x.queue:
-                    await send({"type": "http.response.body", "body": format_event(x.queue.popleft()),
-                                "more_body": True})
-                if task.done():
-                    final = None if task.cancelled() else task.result()
-                    await send({"type": "http.response.body", "body": format_event(final) if final else b"",
-                                "more_body": False})
-                    return
-                if x.gone:
-                    return
-                x.rearm(loop)
-                if not (task.done() or x.queue or x.gone):
-                    await x.wake
+            reply = await self.gw.handle(session, msg, x.emit, headers)
+        except asyncio.CancelledError:
+            rid = msg.id
+            if not (x.gone or (rid is not None and rid in session.cancelled)):
+                raise  # not the client's doing (shutdown): let it through
+            session.cancelled.discard(rid)
+            me.uncancel()
+            cancelled = True
         finally:
             timer.cancel()
-            for w in watcher:
-                w.cancel()
-            if not task.done():
-                task.cancel()
+            x.unwatch()
+        if x.streamer is not None:
+            x.finish(None if cancelled else reply)
+            await x.streamer
+            return
+        if x.gone:
+            return
+        if cancelled:  # notifications/cancelled: no answer (the client has given up)
+            await _respond(send, 204, b"", extra)
+            return
+        body = reply or b""
+        status = 200
+        if stateless:
+            code = _error_code(body)
+            status = STATUS_FOR_CODE.get(code, 200) if code is not None else 200
+        await _respond(send, status, body, extra)
 
     async def _get(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         if headers.get("mcp-protocol-version", "").startswith("2026"):
@@ -366,33 +355,66 @@ WATCH_DISCONNECT_AFTER = 0.25
 
 
 class _Exchange:
-    """What the handler of one request hands the responder: messages before the answer, and a
-    future that wakes the responder (answer ready, message queued, or client gone)."""
+    """One request's messages before its answer (streamed as SSE by a second task, started by the
+    first of them), and the watcher that notices the client going away."""
 
-    __slots__ = ("gone", "queue", "wake")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, send: Send, extra: list[tuple[bytes, bytes]]) -> None:
+        self.loop = loop
+        self.send = send
+        self.extra = extra
         self.queue: collections.deque[bytes] = collections.deque()
         self.wake: asyncio.Future[None] = loop.create_future()
         self.gone = False
+        self.done = False
+        self.final: bytes | None = None
+        self.streamer: asyncio.Task[None] | None = None
+        self.watcher: asyncio.Task[None] | None = None
 
     def emit(self, data: bytes) -> None:
         self.queue.append(data)
-        self.poke()
+        if self.streamer is None:
+            self.streamer = self.loop.create_task(self._stream())
+        self._poke()
 
-    def poke(self, _: object = None) -> None:
+    def finish(self, final: bytes | None) -> None:
+        self.final = final
+        self.done = True
+        self._poke()
+
+    def _poke(self) -> None:
         if not self.wake.done():
             self.wake.set_result(None)
 
-    def rearm(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.wake = loop.create_future()
+    async def _stream(self) -> None:
+        await self.send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + self.extra})
+        while True:
+            while self.queue:
+                await self.send({"type": "http.response.body", "body": format_event(self.queue.popleft()),
+                                 "more_body": True})
+            if self.gone:
+                return
+            if self.done:
+                final = self.final
+                await self.send({"type": "http.response.body", "body": format_event(final) if final else b"",
+                                 "more_body": False})
+                return
+            self.wake = self.loop.create_future()
+            if not (self.queue or self.done or self.gone):
+                await self.wake
 
+    def watch(self, loop: asyncio.AbstractEventLoop, receive: Receive, handler: asyncio.Task[Any]) -> None:
+        self.watcher = loop.create_task(self._watch(receive, handler))
 
-async def _watch(receive: Receive, x: _Exchange, task: asyncio.Task[bytes | None]) -> None:
-    await _wait_disconnect(receive)
-    x.gone = True
-    task.cancel()
-    x.poke()
+    async def _watch(self, receive: Receive, handler: asyncio.Task[Any]) -> None:
+        await _wait_disconnect(receive)
+        self.gone = True
+        self._poke()
+        if not self.done:
+            handler.cancel()
+
+    def unwatch(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
 
 
 def _drop(data: bytes) -> None:
