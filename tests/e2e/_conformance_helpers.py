@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.testing.procs import free_port, stop_process, wait_http
-from support import FIXTURES, NODE22, NODE_DIR
+from support import FIXTURES, NODE22, NODE_DIR, node22_problem
 
 CONFORMANCE_SERVER = FIXTURES / "servers" / "conformance_server.py"
 SUITE_TIMEOUT = 600.0
@@ -68,15 +68,7 @@ SUITE_RUNS = (
 
 def node_problem() -> str | None:
     """Why the suite cannot run here, or None when it can."""
-    if not NODE22.exists():
-        return f"Node 22 not found at {NODE22} (install the pinned node packages: cd node && npm ci)"
-    try:
-        out = subprocess.run([str(NODE22), "--version"], capture_output=True, text=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"{NODE22} does not run: {exc}"
-    if not out.stdout.strip().startswith("v22."):
-        return f"the conformance suite is pinned to run on Node 22, found {out.stdout.strip()}"
-    return None
+    return node22_problem()
 
 
 def package_problem(run: SuiteRun) -> str | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support import NODE22, NODE_DIR
+from support import NODE22, NODE_DIR, node22_problem
 
 DRIVER = Path(__file__).resolve().parent / "node" / "ts_client.mjs"
 CLIENT_DIST = NODE_DIR / "@modelcontextprotocol" / "client" / "dist"
@@ -27,19 +27,9 @@ DRIVER_TIMEOUT = 150.0
 
 def node_problem() -> str | None:
     """Why the TS-client tests cannot run here, or None when they can."""
-    if not NODE22.exists():
-        return f"Node 22 not found at {NODE22} (install the pinned node packages: cd node && npm ci)"
-    try:
-        out = subprocess.run([str(NODE22), "--version"], capture_output=True, text=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"{NODE22} does not run: {exc}"
-    version = out.stdout.strip()
-    try:
-        major = int(version.lstrip("v").split(".")[0])
-    except ValueError:
-        return f"cannot parse the Node version {version!r}"
-    if major < 22:
-        return f"Node >= 22 needed (global WebSocket, @modelcontextprotocol/client 2.4.0), found {version}"
+    problem = node22_problem()
+    if problem is not None:
+        return problem
     for needed in (CLIENT_DIST / "index.mjs", CLIENT_DIST / "stdio.mjs", EVERYTHING_BIN, EVERYTHING_PKG):
         if not needed.exists():
             return f"{needed} missing (install the pinned node packages: cd node && npm ci)"
