@@ -50,10 +50,10 @@ async def test_rw_mount_is_writable_and_ro_is_not(start: Starter, tmp_path: Path
     rw, ro = tmp_path / "rw", tmp_path / "ro"
     rw.mkdir()
     ro.mkdir()
-    cfg = hostile_config(mounts=[Mount(source=str(rw), target="/work", mode="rw"),
+    cfg = hostile_config(mounts=[Mount(source=str(rw), target="/srv/data", mode="rw"),
                                  Mount(source=str(ro), target="/data", mode="ro")])
     c = await start(cfg)
-    assert (await c.call("write_file", path="/work/out.txt", content="hello"))["ok"]
+    assert (await c.call("write_file", path="/srv/data/out.txt", content="hello"))["ok"]
     assert (rw / "out.txt").read_text() == "hello"
     r = await c.call("write_file", path="/data/out.txt")
     assert r["errno"] == errno.EROFS
