@@ -155,39 +155,6 @@ def _first_byte(pattern: str) -> bytes | None:
     return None
 
 
-def _without_captures(pattern: str) -> str:
-    """``pattern`` with capturing groups made non-capturing (same matches, faster spans)."""
-    out: list[str] = []
-    i, n, in_class = 0, len(pattern), False
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-        elif c == "[":
-            in_class = True
-            out.append(c)
-            i += 1
-            if i < n and pattern[i] == "^":
-                out.append("^")
-                i += 1
-            if i < n and pattern[i] == "]":
-                out.append("]")
-                i += 1
-            continue
-        elif c == "(" and not pattern.startswith("(?", i):
-            out.append("(?:")
-            i += 1
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
 class _SpanFinder:
     """Per-pattern search over the projection, used for patterns known to occur."""
 
@@ -195,7 +162,7 @@ class _SpanFinder:
         self._re2: Any = None
         self._re2_match: Any = None
         self._re: re.Pattern[bytes] | None = None
-        pattern = _without_captures(spec.pattern).encode("ascii")
+        pattern = spec.pattern.encode("ascii")  # rule groups are made non-capturing at load
         self.first_byte = _first_byte(spec.pattern)
         if use_re2:
             opts = re2.Options()

@@ -534,15 +534,13 @@ class Gateway:
     async def _list_one(
         self, name: str, up: Upstream, msg: Message, s: ClientSession, emit: Emit, ctx: Context
     ) -> tuple[list[JSONObj], int | None]:
-        capability, key = LIST_METHODS[msg.method]
+        key = LIST_METHODS[msg.method][1]
         items: list[JSONObj] = []
         cursor: Any = None
         ttl: int | None = None
         for _ in range(MAX_UPSTREAM_PAGES):
             params: JSONObj = {"cursor": cursor} if cursor else {}
             reply = await up.request(msg.method, params, relay=RequestRelay(s, emit))
-            if not up.capabilities or capability in up.capabilities:
-                pass
             uctx = Context(session_id=ctx.session_id, era=ctx.era, transport=ctx.transport,
                            principal=ctx.principal, method=msg.method, upstream=name, request=msg)
             outcome = await self.chain.run("response", reply, uctx)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 
 from bastion import __version__
 from bastion.config import HttpUpstream as HttpUpstreamConfig
@@ -754,8 +755,6 @@ class _SessionExpired(Exception):
 
 
 def _encode(obj: JSONObj) -> bytes:
-    import orjson
-
     return orjson.dumps(obj)
 
 
