@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 
 from bastion import __version__
@@ -59,6 +58,7 @@ from bastion.sandbox.config import SandboxConfig
 from bastion.sandbox.egress import EgressEvent
 from bastion.secrets.embedded import resolve_headers
 from bastion.transports.base import MessageStream
+from bastion.transports.http_client import HttpClient, HttpClientError
 from bastion.transports.sse import parse_events
 from bastion.transports.sse_client import LegacySSEClient
 from bastion.transports.stdio_child import StdioChild
@@ -546,7 +546,7 @@ class StreamUpstream(Upstream):
 
 
 class StreamableHttpUpstream(Upstream):
-    """An upstream over Streamable HTTP, either era. Pooled keep-alive connections (aiohttp)."""
+    """An upstream over Streamable HTTP, either era. Pooled keep-alive connections (:class:`HttpClient`)."""
 
     cfg: HttpUpstreamConfig
 
@@ -555,18 +555,13 @@ class StreamableHttpUpstream(Upstream):
         self.cfg = cfg
         self.session_id: str | None = None
         self._resolved_headers: dict[str, str] = {}
-        self._http: aiohttp.ClientSession | None = None
+        self._http: HttpClient | None = None
         self._get_task: asyncio.Task[None] | None = None
         self._start_lock = asyncio.Lock()
 
     async def start(self) -> None:
-        self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=60),
-            # Time limits are the gateway's own (per request, asyncio.timeout): no per-request timer
-            # handles inside aiohttp. No User-Agent or Accept-Encoding of aiohttp's own either.
-            timeout=aiohttp.ClientTimeout(total=None),
-            skip_auto_headers=("User-Agent", "Accept-Encoding"),
-        )
+        # Time limits are the gateway's own (per request, asyncio.timeout); the client has none.
+        self._http = HttpClient(self.cfg.url)
         try:
             await asyncio.wait_for(self._connect(), self.cfg.connect_timeout)
         except Exception as exc:
@@ -656,9 +651,9 @@ class StreamableHttpUpstream(Upstream):
         assert self._http is not None
         want = obj.get("id") if "method" in obj else None
         try:
-            async with self._http.post(self.cfg.url, data=_encode(obj), headers=self._headers(obj)) as resp:
+            async with await self._http.request("POST", self._headers(obj), _encode(obj)) as resp:
                 if capture_session:
-                    self.session_id = resp.headers.get("Mcp-Session-Id")
+                    self.session_id = resp.headers.get("mcp-session-id")
                 if resp.status == 202 or want is None:
                     if resp.status >= 400:
                         log.warning("upstream %s: POST answered HTTP %s", self.name, resp.status)
@@ -667,7 +662,7 @@ class StreamableHttpUpstream(Upstream):
                     raise _SessionExpired()
                 relay = inflight.relay if inflight else None
                 if resp.content_type == "text/event-stream":
-                    async for ev in parse_events(resp.content.iter_any()):
+                    async for ev in parse_events(resp.iter_chunks()):
                         if not ev.data.strip():
                             continue
                         try:
@@ -689,7 +684,7 @@ class StreamableHttpUpstream(Upstream):
                         f"upstream {self.name} answered HTTP {resp.status} without JSON-RPC",
                     ) from None
                 return msg
-        except aiohttp.ClientError as exc:
+        except HttpClientError as exc:
             self.ready.clear()
             raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc}") from None
 
@@ -719,13 +714,13 @@ class StreamableHttpUpstream(Upstream):
             try:
                 headers = {**self._headers({}), "Accept": "text/event-stream"}
                 headers.pop("Content-Type", None)
-                async with self._http.get(self.cfg.url, headers=headers) as resp:
+                async with await self._http.request("GET", headers) as resp:
                     if resp.status in (405, 404, 400):
                         return  # the server offers no stream
                     if resp.status != 200:
                         raise ConnectionError(f"HTTP {resp.status}")
                     backoff = 1.0
-                    async for ev in parse_events(resp.content.iter_any()):
+                    async for ev in parse_events(resp.iter_chunks()):
                         with contextlib.suppress(ProtocolError):
                             if ev.data.strip():
                                 self._handle_incoming(parse(ev.data.encode()), None)
@@ -743,8 +738,10 @@ class StreamableHttpUpstream(Upstream):
         if self._http is not None:
             if self.session_id and self.era is Era.HANDSHAKE:
                 with contextlib.suppress(Exception):
-                    async with self._http.delete(self.cfg.url, headers=self._headers({})):
-                        pass
+                    headers = self._headers({})
+                    headers.pop("Content-Type", None)
+                    async with asyncio.timeout(2):
+                        (await self._http.request("DELETE", headers)).release()
             await self._http.close()
         self._fail_inflight("is shutting down")
         self._cancel_tasks()
