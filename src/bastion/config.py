@@ -261,17 +261,21 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         raise ConfigError(format_validation_error(exc, source)) from None
 
 
-def load_config(path: str | Path) -> Config:
+def read_config_data(path: str | Path) -> Any:
+    """The YAML document of a config file, not yet validated."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
-    return parse_config(data, str(p))
+
+
+def load_config(path: str | Path) -> Config:
+    return parse_config(read_config_data(path), str(path))
 
 
 def json_schema() -> dict[str, Any]:

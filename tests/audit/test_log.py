@@ -55,3 +55,26 @@ async def test_records_made_on_the_event_loop_are_batched_and_all_written(tmp_pa
     log.close()  # writes what is still pending
     rows = [orjson.loads(line)["n"] for line in path.read_bytes().splitlines()]
     assert rows == list(range(501))
+
+
+def test_timestamp_is_utc_iso8601_to_the_millisecond_and_first(tmp_path: Path) -> None:
+    import datetime as dt
+    import time
+
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(str(path))
+    before = dt.datetime.now(dt.UTC)
+    log.record(method="m")
+    time.sleep(0.002)  # a later record in (most likely) the same second reuses the cached prefix
+    log.record(method="m2")
+    log.record(nothing=None)  # every field dropped: still a valid line with its time
+    after = dt.datetime.now(dt.UTC)
+    log.close()
+    lines = path.read_bytes().splitlines()
+    assert all(line.startswith(b'{"ts":"') for line in lines)
+    rows = [orjson.loads(line) for line in lines]
+    assert rows[2] == {"ts": rows[2]["ts"]}
+    for row in rows:
+        ts = dt.datetime.fromisoformat(row["ts"])
+        assert len(row["ts"]) == len("2026-01-01T00:00:00.000+00:00")
+        assert before - dt.timedelta(milliseconds=1) <= ts <= after

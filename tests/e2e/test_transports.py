@@ -48,6 +48,31 @@ async def test_wrap_is_a_transparent_stdio_drop_in(mode: str, era: str, tmp_path
     assert all(r["transport"] == "stdio" for r in records)
 
 
+async def test_wrap_takes_guards_and_audit_from_a_config_without_upstreams(tmp_path: Any) -> None:
+    audit = tmp_path / "audit.jsonl"
+    config = tmp_path / "wrap.yaml"
+    config.write_text(f"audit: {{path: {audit}}}\n"
+                      "guards: [{type: tool_filter, upstreams: {server: {deny: [echo]}}}]\n")
+    cmd = bastion_cmd()
+    params = StdioServerParameters(
+        command=cmd[0],
+        args=[*cmd[1:], "wrap", "--config", str(config), "--", sys.executable, str(ERA_SERVER), "stdio", "both"],
+    )
+    async with Client(params, elicitation_callback=_elicit) as c:
+        names = [t.name for t in (await c.list_tools()).tools]
+        assert "echo" not in names and "ask_name" in names
+    records = [orjson.loads(line) for line in audit.read_bytes().splitlines()]
+    assert any(r["method"] == "tools/list" for r in records)
+
+
+def test_wrap_config_errors_name_the_file_and_key(tmp_path: Any) -> None:
+    config = tmp_path / "wrap.yaml"
+    config.write_text("audit: {pth: x}\n")
+    out = subprocess.run([*bastion_cmd(), "wrap", "--config", str(config), "--", "true"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and str(config) in out.stderr and "audit.pth" in out.stderr
+
+
 def test_wrap_without_a_command_explains_itself() -> None:
     out = subprocess.run([*bastion_cmd(), "wrap"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "give the server command after --" in out.stderr

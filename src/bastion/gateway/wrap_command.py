@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any
 
-from bastion.config import ConfigError, load_config, parse_config
+from bastion.config import ConfigError, parse_config, read_config_data
 from bastion.gateway import serve as _serve
 
 
@@ -35,17 +35,22 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     data: dict[str, Any] = {}
+    source = "bastion wrap"
     try:
         if args.config:
-            base = load_config(args.config)
-            data = base.model_dump(exclude={"upstreams", "listen"}, exclude_none=False)
+            raw = read_config_data(args.config)
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{args.config}: the top level must be a mapping")
+            # its upstreams and listeners are not used here, so it need not have any
+            data = {k: v for k, v in raw.items() if k not in ("upstreams", "listen")}
+            source = str(args.config)
         elif args.audit is None:
             data["audit"] = {"path": "-"}
         data["upstreams"] = {args.name: {"command": cmd[0], "args": cmd[1:]}}
         data["listen"] = {"stdio": True}
         if args.audit is not None:
             data["audit"] = {"path": args.audit}
-        cfg = parse_config(data, "bastion wrap")
+        cfg = parse_config(data, source)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1

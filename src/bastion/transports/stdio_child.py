@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bastion.transports.base import OnClose, OnMessage
+from bastion.transports.lines import LineTooLong, LineWriter, read_lines
 
 if TYPE_CHECKING:
     from bastion.sandbox import EgressEvent, SandboxConfig, SandboxedProcess
@@ -45,7 +46,7 @@ class StdioChild:
         self.proc: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._log = logging.getLogger(f"bastion.upstream.{name}")
-        self._write_lock = asyncio.Lock()
+        self._out: LineWriter | None = None
 
     @property
     def describe(self) -> str:
@@ -84,19 +85,14 @@ class StdioChild:
         assert proc.stdout is not None
         reason = "closed its stdout"
         try:
-            while True:
-                try:
-                    line = await proc.stdout.readline()
-                except ValueError:
-                    reason = "sent a line longer than the read limit"
-                    break
-                if not line:
-                    break
+            async for line in read_lines(proc.stdout, READ_LIMIT):
                 line = line.strip()
                 if line:
                     if self.sandboxed is not None:
                         self.sandboxed.touch()
                     on_message(line)
+        except LineTooLong:
+            reason = "sent a line longer than the read limit"
         except Exception as exc:  # pragma: no cover - defensive
             reason = f"read failed: {exc}"
         with contextlib.suppress(Exception):
@@ -122,9 +118,11 @@ class StdioChild:
         proc = self.proc
         if proc is None or proc.stdin is None or proc.returncode is not None:
             raise ConnectionError(f"upstream {self.name} is not running")
-        async with self._write_lock:
-            proc.stdin.write(data + b"\n")
-            await proc.stdin.drain()
+        out = self._out
+        if out is None or out.stream is not proc.stdin:
+            out = self._out = LineWriter(proc.stdin, asyncio.get_running_loop())
+        out.write_line(data)  # with other messages of this loop pass, in one write
+        await out.drain()
         if self.sandboxed is not None:
             self.sandboxed.touch()
 

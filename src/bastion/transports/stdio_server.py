@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
 
 from bastion.gateway.core import Gateway
+from bastion.transports.lines import LineWriter, read_lines
 from bastion.transports.stdio_child import READ_LIMIT
 from bastion.transports.stream_session import serve_stream
 
@@ -21,18 +21,13 @@ async def serve_stdio(gateway: Gateway) -> None:
     w_transport, w_protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, sys.stdout)
     writer = asyncio.StreamWriter(w_transport, w_protocol, None, loop)
 
-    async def incoming() -> AsyncIterator[bytes]:
-        while True:
-            try:
-                line = await reader.readline()
-            except ValueError:
-                continue  # over-long line: dropped (the limits guard reports sizes it sees)
-            if not line:
-                return
-            yield line
+    # an over-long line is dropped (the limits guard reports the sizes it sees)
+    incoming = read_lines(reader, READ_LIMIT, skip_long=True)
+
+    out = LineWriter(writer, loop)
 
     async def write(data: bytes) -> None:
-        writer.write(data + b"\n")
-        await writer.drain()
+        out.write_line(data)  # answers of one loop pass leave in one write
+        await out.drain()
 
-    await serve_stream(gateway, "stdio", incoming(), write)
+    await serve_stream(gateway, "stdio", incoming, write)

@@ -1,0 +1,102 @@
+"""Newline-delimited messages over pipes: read a chunk at a time, written one system call per loop pass.
+
+Reading: :func:`read_lines` takes what the pipe has (up to 256 KiB) and splits it into lines in
+one C-level call, instead of one ``readline`` coroutine per message.
+
+
+With many requests in flight on one stdio connection, a message is written for each of them in
+the same pass of the event loop (they were read together, so they are answered together). Writing
+each on its own costs a system call and a wake-up of the reader per message; :class:`LineWriter`
+keeps what is written during one pass and hands it to the pipe in one ``write`` when the pass ends
+(``call_soon``). Order is kept, messages are never split or interleaved, and nothing waits beyond
+the current pass. Backpressure is the stream's own: :meth:`drain` waits only when the pipe is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+_CHUNK = 1 << 18
+
+_DRAIN_AT = 1 << 20  # bytes held back (here or in the transport) above which drain() waits
+
+
+class LineWriter:
+    """Writes whole lines to an :class:`asyncio.StreamWriter`, coalesced per loop pass."""
+
+    __slots__ = ("_held", "_loop", "_pending", "stream")
+
+    def __init__(self, writer: asyncio.StreamWriter, loop: asyncio.AbstractEventLoop) -> None:
+        self.stream = writer
+        self._loop = loop
+        self._pending: list[bytes] = []
+        self._held = 0
+
+    def write_line(self, data: bytes) -> None:
+        """Queue ``data`` plus a newline; it is written at the end of this loop pass."""
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+        self._held += len(data) + 1
+        if self._held >= _DRAIN_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write everything queued now."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        self._held = 0
+        pending.append(b"")
+        if self.stream.is_closing():
+            return
+        self.stream.write(b"\n".join(pending))
+
+    async def drain(self) -> None:
+        """Wait while the pipe's buffer is over its high-water mark (a slow reader)."""
+        if self.stream.transport.get_write_buffer_size() > 0:
+            await self.stream.drain()
+
+
+class LineTooLong(Exception):
+    """A line grew past the limit before its newline came."""
+
+
+async def read_lines(reader: asyncio.StreamReader, limit: int, *, skip_long: bool = False) -> AsyncIterator[bytes]:
+    """The lines (without their newline) that ``reader`` delivers, until it ends.
+
+    A line longer than ``limit`` raises :class:`LineTooLong`, or with ``skip_long`` is dropped (up
+    to its newline) and reading goes on. A last line without a newline is still delivered.
+    """
+    parts: list[bytes] = []  # the line begun in earlier chunks
+    held = 0
+    skipping = False
+    while True:
+        chunk = await reader.read(_CHUNK)
+        if not chunk:
+            if parts and not skipping:
+                yield b"".join(parts)
+            return
+        lines = chunk.split(b"\n")
+        tail = lines.pop()  # after the last newline: the start of the next line
+        if lines:
+            if skipping:
+                skipping = False
+                lines[0] = b""  # the end of the line being dropped
+            elif parts:
+                lines[0] = b"".join(parts) + lines[0]
+            parts, held = [], 0
+            for line in lines:
+                if len(line) > limit:
+                    if not skip_long:
+                        raise LineTooLong(f"a line of {len(line)} bytes is over the {limit}-byte limit")
+                    continue
+                yield line
+        if tail and not skipping:
+            parts.append(tail)
+            held += len(tail)
+            if held > limit:
+                if not skip_long:
+                    raise LineTooLong(f"a line is over the {limit}-byte limit")
+                parts, held, skipping = [], 0, True
