@@ -131,3 +131,53 @@ def test_projection_built_along_the_way_is_the_projection_of_the_primary_view(te
     n = normalize(text)
     assert n.projection() == project(n.text)
     assert len(n.projection()) == len(n.text)
+
+
+_FINDER_ALPHABET = list("aAfF09+/=_-%<>&#;\\xu \n\t\v\"'.é") + ["0a1b2c3d4e5f6a7b8c9d", "QmFzZTY0IHRleHQgaGVyZQ", "%2F", r"\x41"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FINDER_ALPHABET), max_size=80).map("".join))
+def test_block_finders_equal_a_search_of_the_whole_text(text: str) -> None:
+    """The block finders search only the runs of bytes their matches can hold: the spans must be
+    those of one ``finditer`` over the whole projection."""
+    import re
+
+    from bastion.detect import normalize as nz
+    from bastion.detect.matcher import project
+
+    data = project(text)
+    for finder, pattern in (
+        (nz._B64_BLOCK, r"[A-Za-z0-9+/_-]{20,}={0,2}"),
+        (nz._HEX_BLOCK, r"(?:[0-9A-Fa-f]{2}){12,}"),
+        (nz._ESCAPE_BLOCK, r"(?:\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}){4,}"),
+        (nz._URL_TOKEN, r"[^ \t\n\r\f<>\"']{0,200}%[0-9A-Fa-f]{2}[^ \t\n\r\f<>\"']{0,200}"),
+        (nz._MARKUP, r"<[A-Za-z/!?][^<>\n]{0,300}>|&#?[A-Za-z0-9]{1,10};"),
+    ):
+        expected = [m.span() for m in re.finditer(pattern.encode("ascii"), data)]
+        assert finder.spans(text, data) == expected, pattern
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \x1a?é’ﬁ\u200b\ufeff\u00a0іо漢\U0001d41a\u0301\U000e0041½")), max_size=60))
+def test_odd_characters_are_located_exactly(text: str) -> None:
+    """Offsets shift only at characters that do not fold to exactly one: each must map back to
+    itself, and the primary view must equal a character-by-character fold."""
+    from bastion.detect.normalize import fold_char
+
+    n = normalize(text)
+    assert n.text == "".join(c if c.isascii() else fold_char(c) for c in text)
+    odd = [i for i, c in enumerate(text) if not c.isascii() and len(fold_char(c)) != 1]
+    assert (n.odd_offsets or []) == odd
+    assert n.odd == "".join(text[i] for i in odd)
+
+
+def test_many_distinct_odd_characters_are_located_exactly() -> None:
+    """More distinct odd characters than ``str.find`` passes: located by position instead."""
+    from bastion.detect.normalize import _FIND_PASSES
+
+    marks = [chr(0x300 + i) for i in range(_FIND_PASSES + 8)]  # combining marks, dropped
+    text = "".join(f"w{m}ord é " for m in marks) + "\u200b end"
+    n = normalize(text)
+    assert n.text == "word e " * len(marks) + " end"
+    assert n.odd_offsets == [i for i, c in enumerate(text) if c in marks or c == "\u200b"]

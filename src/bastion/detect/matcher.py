@@ -35,7 +35,6 @@ matches normalised text (:mod:`bastion.detect.normalize`), where look-alikes are
 from __future__ import annotations
 
 import bisect
-import codecs
 import importlib
 import re
 import threading
@@ -59,7 +58,6 @@ re2: Any = _optional("re2")
 
 MAX_SPANS_PER_PATTERN = 256
 PLACEHOLDER = "\x1a"
-_PLACEHOLDER_HANDLER = "bastion-detect-placeholder"
 SOM_MAX_WIDTH = 120
 """Patterns whose longest match is at most this long are compiled with a start of match (larger
 ones mostly make Hyperscan's SOM tracking too large); the others get end-based windows."""
@@ -72,34 +70,22 @@ Window = tuple[int, int, bool]
 stretch is itself the one match."""
 
 
-def _placeholder(exc: UnicodeError) -> tuple[str, int]:
-    if not isinstance(exc, UnicodeEncodeError):
-        raise exc
-    return PLACEHOLDER * (exc.end - exc.start), exc.end
+_LEADS_TO_PLACEHOLDER = bytes(range(128)) + PLACEHOLDER.encode("ascii") * 128
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))
 
 
-codecs.register_error(_PLACEHOLDER_HANDLER, _placeholder)
-_SWAP_QUESTION_MARK = bytes.maketrans(b"?\x1a", b"\x1a?")
-
-
-def fast_projection(text: str) -> bytes | None:
-    """:func:`project` by C-level passes only (the built-in ``replace`` handler writes ``?``; the
-    real question marks are swapped out and back around it); None when ``text`` holds ``\\x1a``."""
-    if text.isascii():
-        return text.encode("ascii")
-    if PLACEHOLDER in text:
-        return None
-    if "?" in text:
-        return text.replace("?", PLACEHOLDER).encode("ascii", "replace").translate(_SWAP_QUESTION_MARK)
-    return text.encode("ascii", "replace").replace(b"?", b"\x1a")
+def project_utf8(utf8: bytes) -> bytes:
+    """The ASCII projection of the text whose UTF-8 (with ``surrogatepass``) is ``utf8``: one
+    C-level pass turns the lead byte of each non-ASCII character into the placeholder and drops
+    its continuation bytes, so every character leaves exactly one byte."""
+    return utf8.translate(_LEADS_TO_PLACEHOLDER, _CONTINUATION_BYTES)
 
 
 def project(text: str) -> bytes:
     """The ASCII projection of ``text`` (one byte per character)."""
-    data = fast_projection(text)
-    if data is not None:
-        return data
-    return text.encode("ascii", errors=_PLACEHOLDER_HANDLER)
+    if text.isascii():
+        return text.encode("ascii")
+    return project_utf8(text.encode("utf-8", "surrogatepass"))
 
 
 def available_backends() -> list[Backend]:

@@ -25,17 +25,17 @@ from __future__ import annotations
 import base64
 import binascii
 import html
-import operator
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, count
+from itertools import compress, count
+from typing import Any
 from urllib.parse import unquote
 
 from bastion.detect.confusables import CONFUSABLES
-from bastion.detect.matcher import PLACEHOLDER, fast_projection, project
+from bastion.detect.matcher import PLACEHOLDER, project, project_utf8, re2
 
 # Characters that render as nothing (or change rendering direction) and are dropped.
 ZERO_WIDTH = frozenset("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
@@ -48,12 +48,10 @@ def is_variation_selector(cp: int) -> bool:
     return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
 
 
-_ASCII_CHARS = frozenset(chr(i) for i in range(128))
 _VS_MIN_RUN = 4
-# the same runs, looked for among the non-ASCII characters only (see :func:`_runs_in_text`)
+# the same runs, looked for among the odd characters only (see :func:`_runs_in_text`)
 _TAG_RUN_NA = re.compile("[\U000e0000-\U000e007f]+")
 _VS_RUN_NA = re.compile(f"[\ufe00-\ufe0f\U000e0100-\U000e01ef]{{{_VS_MIN_RUN},}}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_DECODED_BLOCKS = 32
 MAX_DECODED_CHARS = 1 << 20
@@ -177,10 +175,11 @@ class Normalized:
     # the ASCII projection of ``text`` (see :func:`bastion.detect.matcher.project`) when it was
     # cheap to build along the way; None means "not built"
     data: bytes | None = None
-    # the non-ASCII characters of the original in order, and their offsets in it, when they were
-    # built along the way (see :meth:`runs`)
-    non_ascii: str = field(default="", compare=False)
-    non_ascii_offsets: list[int] | None = field(default=None, compare=False)
+    # the characters of the original that do not fold to exactly one character (among them every
+    # invisible one, dropped from the primary view), in order, and their offsets in it, when they
+    # were built along the way (see :meth:`runs`)
+    odd: str = field(default="", compare=False)
+    odd_offsets: list[int] | None = field(default=None, compare=False)
     # the ASCII projection of :attr:`original` when it was built along the way
     original_data: bytes | None = field(default=None, compare=False)
 
@@ -194,12 +193,12 @@ class Normalized:
 
     def runs(self, pattern: re.Pattern[str], min_len: int = 1) -> list[tuple[int, int]]:
         """Spans of the maximal runs of at least ``min_len`` characters of the original, in text
-        order, where ``pattern`` is ``[non-ASCII characters]{min_len,}`` (a class of non-ASCII
-        characters, repeated): looked for among the non-ASCII characters only when their offsets
-        are known."""
-        if self.non_ascii_offsets is None:
+        order, where ``pattern`` is ``[characters]{min_len,}`` (a class of characters the primary
+        view drops, repeated): looked for among the odd characters only when their offsets are
+        known."""
+        if self.odd_offsets is None:
             return [m.span() for m in pattern.finditer(self.original)]
-        return _runs_in_text(pattern, self.non_ascii, self.non_ascii_offsets, min_len)
+        return _runs_in_text(pattern, self.odd, self.odd_offsets, min_len)
 
     def projection(self) -> bytes:
         """The ASCII projection of :attr:`text` (one byte per character), what patterns run on."""
@@ -271,27 +270,22 @@ def _is_emoji_tag_sequence(text: str, start: int, end: int) -> bool:
 
 _ASCII_BYTES = bytes(range(128))
 
-def _non_ascii(text: str) -> str:
-    """The non-ASCII characters of ``text``, in order (ASCII bytes deleted from its UTF-8)."""
-    return (
-        text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
-    )
 
-
-def _segments(text: str, projection: bytes | None) -> list[str]:
+def _segments(text: str, projection: bytes) -> list[str]:
     """The ASCII stretches of ``text`` around each non-ASCII character (one more than there are
-    non-ASCII characters, many of them empty)."""
-    if projection is not None:
-        return projection.decode("ascii").split("\x1a")
+    non-ASCII characters, many of them empty); ``projection`` is the projection of ``text``."""
+    if PLACEHOLDER not in text:
+        return projection.decode("ascii").split(PLACEHOLDER)
     return re.split("[^\x00-\x7f]", text)
 
 
-def _runs_in_text(run: re.Pattern[str], na: str, positions: list[int], min_len: int) -> list[tuple[int, int]]:
-    """The maximal runs of at least ``min_len`` characters matched by ``run`` in the text, from its
-    non-ASCII characters ``na`` and their ``positions`` in the text: a run among ``na`` is one
-    run of the text where no ASCII stretch lies between its characters (else it is split there)."""
+def _runs_in_text(run: re.Pattern[str], chars: str, positions: list[int], min_len: int) -> list[tuple[int, int]]:
+    """The maximal runs of at least ``min_len`` characters matched by ``run`` in the text, from
+    some of its characters ``chars`` (every character ``run`` matches among them) and their
+    ``positions`` in the text: a run among ``chars`` is one run of the text where no other
+    character lies between its characters (else it is split there)."""
     out: list[tuple[int, int]] = []
-    for m in run.finditer(na):
+    for m in run.finditer(chars):
         i, j = m.span()
         if positions[j - 1] - positions[i] == j - 1 - i:
             out.append((positions[i], positions[j - 1] + 1))
@@ -305,6 +299,39 @@ def _runs_in_text(run: re.Pattern[str], na: str, positions: list[int], min_len: 
     return out
 
 
+_FIND_PASSES = 32
+"""Up to this many distinct odd characters are located by one ``str.find`` pass each."""
+
+
+def _indices_of(wanted: frozenset[str], na: str) -> list[int]:
+    """The ascending indices in ``na`` of its characters in ``wanted`` (by C-level searches when
+    they are few)."""
+    if len(wanted) > _FIND_PASSES:
+        return list(compress(count(), map(wanted.__contains__, na)))
+    indices: list[int] = []
+    for c in wanted:
+        k = na.find(c)
+        while k >= 0:
+            indices.append(k)
+            k = na.find(c, k + 1)
+    indices.sort()
+    return indices
+
+
+def _offsets(indices: list[int], parts: list[str]) -> list[int]:
+    """The offsets in a text of its non-ASCII characters with the ascending ``indices`` (among
+    its non-ASCII characters), given the ASCII stretches ``parts`` around them: the i-th is at
+    ``i`` plus the lengths of the stretches up to it."""
+    out: list[int] = []
+    stretches = 0  # total length of parts[:done]
+    done = 0
+    for i in indices:
+        stretches += sum(map(len, parts[done : i + 1]))
+        done = i + 1
+        out.append(stretches + i)
+    return out
+
+
 def _interleave(segments: list[str], replacements: Sequence[str]) -> str:
     """``segments[0] + replacements[0] + segments[1] + … + segments[-1]``."""
     out = [""] * (2 * len(segments) - 1)
@@ -313,92 +340,171 @@ def _interleave(segments: list[str], replacements: Sequence[str]) -> str:
     return "".join(out)
 
 
+class _FoldTable(dict[int, str]):
+    """The ``str.translate`` table of one text, filled as characters are first seen (so its keys
+    end up being the text's distinct non-ASCII characters): each character's fold when that is
+    one character, else the character itself; those *odd* characters go to :attr:`odd`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.odd: dict[str, str] = {}
+
+    def __missing__(self, cp: int) -> str:
+        c = chr(cp)
+        fold = fold_char(c)
+        if len(fold) != 1:
+            self.odd[c] = fold
+            fold = c
+        self[cp] = fold
+        return fold
+
+
 def normalize(text: str) -> Normalized:
     """Build the primary view of ``text`` (see the module docstring)."""
     if text.isascii():
         return Normalized(text, text, None)
-    # Only the non-ASCII characters are looked at one by one (through C-level passes: UTF-8
-    # without its ASCII bytes; the ASCII stretches between them by one split), so the cost
-    # follows the amount of non-ASCII text, not the length of the text.
-    na = _non_ascii(text)
-    chars = frozenset(na)
-    folds = {c: fold_char(c) for c in chars}
-    if all(len(v) == 1 for v in folds.values()):
-        # every character maps to exactly one: same length, identity offsets
-        projection = fast_projection(text)
-        if all(v == c for c, v in folds.items()):
-            return Normalized(text, text, None, (), chars, projection, original_data=projection)
-        segments = _segments(text, projection)
-        folded = na.translate({ord(c): v for c, v in folds.items()})
-        folded_projected = na.translate({ord(c): v if v.isascii() else PLACEHOLDER for c, v in folds.items()})
-        return Normalized(text, _interleave(segments, folded), None, (), chars,
-                          _interleave(segments, folded_projected).encode("ascii"), original_data=projection)
-    hidden: list[HiddenRun] = []
-    codepoints = [ord(c) for c in chars]
-    original_data = fast_projection(text)
+    # Only the non-ASCII characters are looked at one by one, in one ``translate`` of them alone
+    # (the UTF-8 of the text without its ASCII bytes). The rest is a few C-level passes: the
+    # projection, one split into the ASCII stretches between non-ASCII characters, one join.
+    utf8 = text.encode("utf-8", "surrogatepass")
+    original_data = project_utf8(utf8)
+    na = utf8.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+    table = _FoldTable()
+    folded_na = na.translate(table)
+    chars = frozenset(map(chr, table))
+    if not table.odd and folded_na == na:
+        return Normalized(text, text, None, (), chars, original_data, odd_offsets=[], original_data=original_data)
     parts = _segments(text, original_data)
-    # position of the i-th non-ASCII character: the lengths of the stretches before it, plus i
-    positions = list(map(operator.add, accumulate(map(len, parts)), count()))
-    # hidden runs are looked for among the non-ASCII characters only (not over the whole text)
-    has_tags = any(TAG_FIRST <= cp <= TAG_LAST for cp in codepoints)
-    has_vs = any(is_variation_selector(cp) for cp in codepoints)
-    if has_tags:
-        for s, e in _runs_in_text(_TAG_RUN_NA, na, positions, 1):
-            if _is_emoji_tag_sequence(text, s, e):
-                continue
-            hidden.append(HiddenRun("unicode-tags", s, e, _decode_tags(text[s:e])))
-    if has_vs:
-        hidden.extend(
-            HiddenRun("variation-selectors", s, e, _decode_variation_selectors(text[s:e]))
-            for s, e in _runs_in_text(_VS_RUN_NA, na, positions, _VS_MIN_RUN)
-        )
-    # characters that do not map one-to-one (dropped invisibles, ligatures) are the only places
-    # where offsets shift: the map keeps everything between them
-    odd = frozenset(c for c, v in folds.items() if len(v) != 1)
+    if not table.odd:
+        # every character maps to exactly one: same length, identity offsets
+        folded = _interleave(parts, folded_na)
+        return Normalized(text, folded, None, (), chars, project(folded), odd_offsets=[], original_data=original_data)
+    # The odd characters (dropped invisibles, ligatures) are the only places where offsets shift,
+    # and every hidden or invisible run is made of them: they are all that is located.
+    odd = frozenset(table.odd)
+    indices = _indices_of(odd, na)
+    odd_offsets = _offsets(indices, parts)
+    odd_chars = "".join([na[i] for i in indices])
     offsets = OffsetMap()
     pos = 0
-    for k in compress(positions, map(odd.__contains__, na)):
+    for k, c in zip(odd_offsets, odd_chars, strict=True):
         offsets.keep(pos, k)
-        offsets.replace(k, k + 1, len(folds[text[k]]))
+        offsets.replace(k, k + 1, len(table.odd[c]))
         pos = k + 1
     offsets.keep(pos, len(text))
     offsets.source_length = len(text)
-    folded = _interleave(parts, list(map(folds.__getitem__, na)))
-    folded_data = fast_projection(folded)
-    return Normalized(text, folded, offsets, tuple(hidden), chars,
-                      project(folded) if folded_data is None else folded_data, na, positions, original_data)
+    replacements = list(folded_na)
+    for i, c in zip(indices, odd_chars, strict=True):
+        replacements[i] = table.odd[c]
+    folded = _interleave(parts, replacements)
+    return Normalized(text, folded, offsets, _hidden_runs(text, odd, odd_chars, odd_offsets), chars, project(folded),
+                      odd_chars, odd_offsets, original_data)
+
+
+def _hidden_runs(text: str, odd: frozenset[str], odd_chars: str, odd_offsets: list[int]) -> tuple[HiddenRun, ...]:
+    """The runs of Unicode tags and variation selectors (all of them odd characters) and the text
+    they hide; ``odd_chars`` are the odd characters of ``text`` in order, at ``odd_offsets``."""
+    hidden: list[HiddenRun] = []
+    codepoints = [ord(c) for c in odd]
+    if any(TAG_FIRST <= cp <= TAG_LAST for cp in codepoints):
+        for s, e in _runs_in_text(_TAG_RUN_NA, odd_chars, odd_offsets, 1):
+            if _is_emoji_tag_sequence(text, s, e):
+                continue
+            hidden.append(HiddenRun("unicode-tags", s, e, _decode_tags(text[s:e])))
+    if any(is_variation_selector(cp) for cp in codepoints):
+        hidden.extend(
+            HiddenRun("variation-selectors", s, e, _decode_variation_selectors(text[s:e]))
+            for s, e in _runs_in_text(_VS_RUN_NA, odd_chars, odd_offsets, _VS_MIN_RUN)
+        )
+    return tuple(hidden)
 
 
 # ---------------------------------------------------------------------------------------------
 # decoded views
 
+def _marks(alphabet: bytes) -> bytes:
+    """A ``bytes.translate`` table: the bytes of ``alphabet`` to ``a``, all others to a space."""
+    return bytes(0x61 if i in alphabet else 0x20 for i in range(256))
+
+
 class _Finder:
-    """Linear-time ``finditer`` for the block finders: RE2 over the ASCII projection when
-    available (offsets equal character offsets), else Python ``re`` (simple patterns only)."""
+    """Linear-time ``finditer`` of a block finder over the ASCII projection of a text (offsets
+    equal character offsets): RE2 when available, else Python ``re`` (simple patterns only).
 
-    def __init__(self, pattern: str) -> None:
-        self._py = re.compile(pattern, re.ASCII)
-        self._re2: object = None
-        try:
-            import re2  # type: ignore[import-untyped]
+    With an ``alphabet`` (every byte a match can hold; no ``\\b`` or anchors in the pattern) and
+    ``min_len`` (the shortest match), only the maximal runs of alphabet bytes that are long
+    enough are searched, and with an ``anchor`` (a byte every match holds) only the runs that
+    hold it: a match never crosses a byte outside the alphabet, so the matches are those of a
+    search of the whole text. Runs are located by C-level passes (``translate``, ``find``)."""
 
+    def __init__(self, pattern: str, alphabet: bytes | None = None, min_len: int = 1,
+                 anchor: bytes | None = None) -> None:
+        self._py = re.compile(pattern.encode("ascii"), re.ASCII)
+        self._re2_match: Any = None
+        if re2 is not None:
             opts = re2.Options()
             opts.encoding = re2.Options.Encoding.LATIN1
-            self._re2 = re2.compile(pattern.encode("ascii"), options=opts)
-        except ImportError:  # pragma: no cover
-            self._re2 = None
+            self._re2_match = re2.compile(pattern.encode("ascii"), options=opts)._regexp.Match
+        self._marks = _marks(alphabet) if alphabet is not None else None
+        self._min_len = min_len
+        self._anchor = anchor
 
     def spans(self, text: str, data: bytes | None = None) -> list[tuple[int, int]]:
         """Match spans in ``text``; ``data`` is its projection when known."""
-        if self._re2 is not None:
-            return [m.span() for m in self._re2.finditer(project(text) if data is None else data)]  # type: ignore[attr-defined]
-        return [m.span() for m in self._py.finditer(text)]
+        if data is None:
+            data = project(text)
+        out: list[tuple[int, int]] = []
+        for start, end in self._runs(data):
+            self._search(data, start, end, out)
+        return out
+
+    def _runs(self, data: bytes) -> Iterator[tuple[int, int]]:
+        """The stretches of ``data`` that can hold matches, in order."""
+        n = len(data)
+        if self._marks is None:
+            yield 0, n
+            return
+        marked = data.translate(self._marks)
+        if self._anchor is None:
+            needle = b"a" * self._min_len
+            start = marked.find(needle)
+            while start >= 0:
+                end = marked.find(b" ", start + self._min_len)
+                end = n if end < 0 else end
+                yield start, end
+                start = marked.find(needle, end)
+            return
+        p = data.find(self._anchor)
+        while p >= 0:
+            start = marked.rfind(b" ", 0, p) + 1
+            end = marked.find(b" ", p)
+            end = n if end < 0 else end
+            if end - start >= self._min_len:
+                yield start, end
+            p = data.find(self._anchor, end)
+
+    def _search(self, data: bytes, pos: int, endpos: int, out: list[tuple[int, int]]) -> None:
+        """Append the matches in ``data[pos:endpos]`` (iterating like ``finditer``) to ``out``."""
+        match = self._re2_match
+        if match is None:
+            out.extend(m.span() for m in self._py.finditer(data, pos, endpos))
+            return
+        while pos < endpos:
+            s, e = match(_RE2_UNANCHORED, data, pos, endpos)[0]
+            if s < 0:
+                return
+            out.append((s, e))
+            pos = e if e > pos else pos + 1
 
 
-_B64_BLOCK = _Finder(r"[A-Za-z0-9+/_-]{20,}={0,2}")
-_HEX_BLOCK = _Finder(r"(?:[0-9A-Fa-f]{2}){12,}")
-_ESCAPE_BLOCK = _Finder(r"(?:\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}){4,}")
-_URL_TOKEN = _Finder(r"[^\s<>\"']{0,200}%[0-9A-Fa-f]{2}[^\s<>\"']{0,200}")
+_RE2_UNANCHORED: Any = re2._Anchor.UNANCHORED if re2 is not None else None
+_B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+_HEX_CHARS = b"0123456789ABCDEFabcdef"
+_B64_BLOCK = _Finder(r"[A-Za-z0-9+/_-]{20,}={0,2}", _B64_CHARS + b"=", 20)
+_HEX_BLOCK = _Finder(r"(?:[0-9A-Fa-f]{2}){12,}", _HEX_CHARS, 24)
+_ESCAPE_BLOCK = _Finder(r"(?:\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}){4,}", _HEX_CHARS + b"\\xu", 16)
+_URL_TOKEN = _Finder(r"[^\s<>\"']{0,200}%[0-9A-Fa-f]{2}[^\s<>\"']{0,200}",
+                     bytes(i for i in range(256) if i not in b" \t\n\r\f<>\"'"), 3, b"%")
 _MARKUP = _Finder(r"<[A-Za-z/!?][^<>\n]{0,300}>|&#?[A-Za-z0-9]{1,10};")
 _WORD = re.compile(r"[A-Za-z]{3,}")
 
