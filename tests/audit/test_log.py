@@ -78,3 +78,12 @@ def test_timestamp_is_utc_iso8601_to_the_millisecond_and_first(tmp_path: Path) -
         ts = dt.datetime.fromisoformat(row["ts"])
         assert len(row["ts"]) == len("2026-01-01T00:00:00.000+00:00")
         assert before - dt.timedelta(milliseconds=1) <= ts <= after
+
+
+def test_write_logs_a_prepared_record_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(str(path))
+    log.write({"method": "tools/call", "verdict": "deny", "rule": "tool_filter.deny"})
+    log.close()
+    row = orjson.loads(path.read_bytes())
+    assert list(row) == ["ts", "method", "verdict", "rule"] and row["rule"] == "tool_filter.deny"

@@ -57,9 +57,15 @@ class AuditLog:
             self._owned = True
 
     def record(self, **fields: Any) -> None:
+        """Log one record; fields that are None are left out."""
+        if self._fd is not None:
+            self.write({k: v for k, v in fields.items() if v is not None})
+
+    def write(self, fields: dict[str, Any]) -> None:
+        """Log one record as given (the caller has left out empty fields)."""
         if self._fd is None:
             return
-        body = orjson.dumps({k: v for k, v in fields.items() if v is not None})
+        body = orjson.dumps(fields)
         line = b'{"ts":"' + self._timestamp() + (b'",' + body[1:] if len(body) > 2 else b'"}') + b"\n"
         self._pending.append(line)
         self._pending_bytes += len(line)

@@ -281,22 +281,25 @@ class Gateway:
 
     def _audit(self, session: ClientSession, msg: Message, ctx: Context, verdict: str, rule: str | None,
                code: int | None, rules: list[str], timer: Timer) -> None:
-        args = msg.params.get("arguments") if msg.method in ("tools/call", "prompts/get") else None
-        self.audit.record(
-            session=session.id,
-            principal=session.principal,
-            transport=session.transport,
-            era=session.era.value,
-            method=msg.method,
-            upstream=ctx.upstream,
-            target=ctx.target,
-            verdict=verdict,
-            rule=rule,
-            rules=rules or None,
-            code=code,
-            latency_ms=timer.ms(),
-            args_sha256=args_digest(args),
-        )
+        rec: dict[str, Any] = {"session": session.id, "principal": session.principal,
+                               "transport": session.transport, "era": session.era.value, "method": msg.method}
+        if ctx.upstream is not None:
+            rec["upstream"] = ctx.upstream
+        if ctx.target is not None:
+            rec["target"] = ctx.target
+        rec["verdict"] = verdict
+        if rule is not None:
+            rec["rule"] = rule
+        if rules:
+            rec["rules"] = rules
+        if code is not None:
+            rec["code"] = code
+        rec["latency_ms"] = timer.ms()
+        if msg.method in ("tools/call", "prompts/get"):
+            digest = args_digest(msg.params.get("arguments"))
+            if digest is not None:
+                rec["args_sha256"] = digest
+        self.audit.write(rec)  # built here without empty fields: no second pass to drop them
 
     def _route(self, msg: Message, ctx: Context) -> None:
         """Fill ctx.upstream/target for methods aimed at one upstream (before the guards run)."""

@@ -57,6 +57,7 @@ from bastion.protocol.jsonrpc import (
 from bastion.sandbox.config import SandboxConfig
 from bastion.sandbox.egress import EgressEvent
 from bastion.secrets.embedded import resolve_headers
+from bastion.timers import deadline
 from bastion.transports.base import MessageStream
 from bastion.transports.http_client import HttpClient, HttpClientError
 from bastion.transports.sse import parse_events
@@ -208,7 +209,7 @@ class Upstream(ABC):
             self._progress[uid] = inflight
         obj = request_obj(uid, method, params)
         try:
-            async with asyncio.timeout(timeout or self.cfg.timeout):  # no extra task, unlike wait_for
+            with deadline(timeout or self.cfg.timeout):  # no extra task or loop timer of its own
                 return await self._exchange(obj, inflight)
         except TimeoutError:
             self._spawn(self.cancel(uid, "timed out"))  # fire and forget
@@ -560,7 +561,7 @@ class StreamableHttpUpstream(Upstream):
         self._start_lock = asyncio.Lock()
 
     async def start(self) -> None:
-        # Time limits are the gateway's own (per request, asyncio.timeout); the client has none.
+        # Time limits are the gateway's own (per request, bastion.timers.deadline); the client has none.
         self._http = HttpClient(self.cfg.url)
         try:
             await asyncio.wait_for(self._connect(), self.cfg.connect_timeout)

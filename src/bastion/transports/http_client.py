@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 import httptools
 
 _PAUSE_AT = 1 << 18  # buffered body bytes at which reading from the socket pauses
-_FORBIDDEN_IN_HEADER = str.maketrans("", "", "\r\n\0")
+_FORBIDDEN_IN_HEADER = re.compile("[\r\n\0]")
 
 
 class HttpClientError(Exception):
@@ -291,9 +292,10 @@ class HttpClient:
     def _head(self, method: str, headers: Mapping[str, str], body: bytes | None) -> bytes:
         lines = [f"{method} {self.target} HTTP/1.1\r\nHost: {self._host_header}\r\n"]
         for name, value in headers.items():
-            if value.translate(_FORBIDDEN_IN_HEADER) != value or name.translate(_FORBIDDEN_IN_HEADER) != name:
-                raise HttpClientError(f"header {name!r} has a line break or NUL in it")
             lines.append(f"{name}: {value}\r\n")
+        if _FORBIDDEN_IN_HEADER.search("".join(headers) + "".join(headers.values())):
+            bad = next(n for n, v in headers.items() if _FORBIDDEN_IN_HEADER.search(n + v))
+            raise HttpClientError(f"header {bad!r} has a line break or NUL in it")
         if body is not None:
             lines.append(f"Content-Length: {len(body)}\r\n")
         lines.append("\r\n")

@@ -36,6 +36,7 @@ from bastion.protocol.eras import (
     Era,
 )
 from bastion.protocol.jsonrpc import JSONObj, Kind, Message, ProtocolError, encode, error_obj, parse
+from bastion.timers import after
 from bastion.transports.sse import format_event
 from bastion.transports.stream_session import serve_stream
 
@@ -247,7 +248,7 @@ class HttpApp:
         me = asyncio.current_task()
         assert me is not None
         x = _Exchange(loop, send, extra)
-        timer = loop.call_later(WATCH_DISCONNECT_AFTER, x.watch, loop, receive, me)
+        timer = after(WATCH_DISCONNECT_AFTER, x.watch, loop, receive, me)  # coarse: no loop timer per call
         cancelled = False
         reply: bytes | None = None
         try:
