@@ -53,6 +53,34 @@ class ReturnsJunk(BaseGuard):
         return "allow"  # type: ignore[return-value]
 
 
+class AsyncCrashes(BaseGuard):
+    name: ClassVar[str] = "acrash"
+
+    async def on_request(self, msg: Message, ctx: Context) -> Verdict:
+        raise RuntimeError("boom")
+
+
+class AsyncJunk(BaseGuard):
+    name: ClassVar[str] = "ajunk"
+
+    async def on_request(self, msg: Message, ctx: Context) -> Verdict:
+        return None  # type: ignore[return-value]
+
+
+class AsyncAllows(BaseGuard):
+    name: ClassVar[str] = "aallows"
+
+    async def on_request(self, msg: Message, ctx: Context) -> Verdict:
+        return ALLOW
+
+
+class AsyncDenies(BaseGuard):
+    name: ClassVar[str] = "adenies"
+
+    async def on_request(self, msg: Message, ctx: Context) -> Verdict:
+        return Deny("adenies.always", "no")
+
+
 CASES: list[tuple[list[tuple[type[BaseGuard], Mode]], str, str | None, bool]] = [
     # guards, verdict, deciding rule, message mutated
     ([(Allows, "enforce")], "allow", None, False),
@@ -65,6 +93,12 @@ CASES: list[tuple[list[tuple[type[BaseGuard], Mode]], str, str | None, bool]] = 
     ([(Crashes, "enforce")], "deny", "crashes.error", False),  # fail closed
     ([(Crashes, "monitor")], "mutate", None, False),
     ([(ReturnsJunk, "enforce")], "deny", "junk.error", False),
+    # async guards take the awaited path: same rules
+    ([(AsyncAllows, "enforce"), (Tags, "enforce")], "mutate", None, True),
+    ([(AsyncDenies, "enforce"), (Tags, "enforce")], "deny", "adenies.always", False),
+    ([(AsyncCrashes, "enforce")], "deny", "acrash.error", False),
+    ([(AsyncJunk, "enforce")], "deny", "ajunk.error", False),
+    ([(AsyncCrashes, "monitor"), (Allows, "enforce")], "mutate", None, False),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from bastion.guards.base import ALLOW, Allow, Context, Deny, Guard, Mode, Mutate, Phase, Verdict
@@ -45,9 +45,13 @@ class Chain:
         guards = self._request if phase == "request" else self._response
         outcome = Outcome(msg)
         for inst in guards:
-            verdict = await _call(inst.guard, phase, outcome.message, ctx)
+            verdict = _call(inst.guard, phase, outcome.message, ctx)
             if verdict is ALLOW:
                 continue
+            if not isinstance(verdict, _VERDICTS):  # an async guard: only then a coroutine step
+                verdict = await _settle(inst.guard, phase, verdict)
+                if verdict is ALLOW:
+                    continue
             if isinstance(verdict, Deny):
                 if inst.mode == "monitor":
                     log.warning("monitor: %s would deny %s: %s", verdict.rule, ctx.method, verdict.reason)
@@ -72,21 +76,30 @@ class Chain:
 _VERDICTS = (Allow, Mutate, Deny)
 
 
-async def _call(guard: Guard, phase: Phase, msg: Message, ctx: Context) -> Verdict:
+def _call(guard: Guard, phase: Phase, msg: Message, ctx: Context) -> Verdict | Awaitable[Verdict]:
+    """The guard's verdict, or what it returned to be awaited; a guard that raises denies."""
     try:
-        result = guard.on_request(msg, ctx) if phase == "request" else guard.on_response(msg, ctx)
-        if result is ALLOW:
-            return ALLOW
-        if not isinstance(result, _VERDICTS):
-            if not inspect.isawaitable(result):
-                raise TypeError(f"guard returned {type(result).__name__}, not a verdict")
-            result = await result
-            if not isinstance(result, _VERDICTS):
-                raise TypeError(f"guard returned {type(result).__name__}, not a verdict")
-        return result
+        return guard.on_request(msg, ctx) if phase == "request" else guard.on_response(msg, ctx)
     except Exception as exc:  # a crashing guard denies: fail closed
-        log.exception("guard %s failed in %s phase", guard.name, phase)
-        return Deny(f"{guard.name}.error", f"guard {guard.name} failed: {type(exc).__name__}")
+        return _crashed(guard, phase, exc)
+
+
+async def _settle(guard: Guard, phase: Phase, result: object) -> Verdict:
+    """Await what an async guard returned; anything that is not a verdict denies."""
+    try:
+        if not inspect.isawaitable(result):
+            raise TypeError(f"guard returned {type(result).__name__}, not a verdict")
+        verdict = await result
+        if not isinstance(verdict, _VERDICTS):
+            raise TypeError(f"guard returned {type(verdict).__name__}, not a verdict")
+        return verdict
+    except Exception as exc:
+        return _crashed(guard, phase, exc)
+
+
+def _crashed(guard: Guard, phase: Phase, exc: Exception) -> Deny:
+    log.error("guard %s failed in %s phase", guard.name, phase, exc_info=exc)
+    return Deny(f"{guard.name}.error", f"guard {guard.name} failed: {type(exc).__name__}")
 
 
 def _overrides(guard: Guard, method: str) -> bool:
