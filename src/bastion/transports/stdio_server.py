@@ -24,10 +24,8 @@ async def serve_stdio(gateway: Gateway) -> None:
     # an over-long line is dropped (the limits guard reports the sizes it sees)
     incoming = read_lines(reader, READ_LIMIT, skip_long=True)
 
-    out = LineWriter(writer, loop)
-
-    async def write(data: bytes) -> None:
-        out.write_line(data)  # answers of one loop pass leave in one write
-        await out.drain()
-
-    await serve_stream(gateway, "stdio", incoming, write)
+    out = LineWriter(writer, loop)  # answers of one loop pass leave in one write
+    try:
+        await serve_stream(gateway, "stdio", incoming, None, write_now=out.write_line)
+    finally:
+        out.flush()

@@ -22,16 +22,23 @@ async def serve_stream(
     gateway: Gateway,
     transport: str,
     incoming: AsyncIterator[bytes],
-    write: Callable[[bytes], Awaitable[None]],
+    write: Callable[[bytes], Awaitable[None]] | None,
     principal: str = "anonymous",
+    *,
+    write_now: Callable[[bytes], None] | None = None,
 ) -> None:
+    """``write`` sends one message (a single writer task calls it, in order); a stream that can
+    take whole messages at once without waiting (stdio's :class:`LineWriter`) passes ``write_now``
+    instead, and messages go out with no queue and no writer task in between."""
     session = ClientSession(transport=transport, principal=principal)
     out: asyncio.Queue[bytes | None] = asyncio.Queue()
-    session.send = out.put_nowait
+    put = write_now if write_now is not None else out.put_nowait
+    session.send = put
     gateway.open_session(session)
     tasks: set[asyncio.Task[Any]] = set()
 
     async def writer() -> None:
+        assert write is not None
         while True:
             data = await out.get()
             if data is None:
@@ -46,7 +53,7 @@ async def serve_stream(
         try:
             msg = parse(raw)
         except ProtocolError as exc:
-            out.put_nowait(encode(error_obj(exc.request_id, exc.code, exc.message)))
+            put(encode(error_obj(exc.request_id, exc.code, exc.message)))
             return
         if msg.kind is Kind.REQUEST:
             if msg.method == "initialize":
@@ -55,7 +62,7 @@ async def serve_stream(
                 version = version_of_request(msg, {})
                 if version is not None:
                     if version not in STATELESS_VERSIONS:
-                        out.put_nowait(encode(error_obj(
+                        put(encode(error_obj(
                             msg.id, errors.UNSUPPORTED_PROTOCOL_VERSION, f"unsupported protocol version {version}",
                             {"supported": list(STATELESS_VERSIONS), "requested": version})))
                         return
@@ -65,11 +72,11 @@ async def serve_stream(
                         caps, level = meta.get(META_CLIENT_CAPABILITIES), meta.get(META_LOG_LEVEL)
                         session.client_capabilities = caps if isinstance(caps, dict) else {}
                         session.log_level = level if isinstance(level, str) else None
-        reply = await gateway.handle(session, msg, out.put_nowait)
+        reply = await gateway.handle(session, msg, put)
         if reply is not None:
-            out.put_nowait(reply)
+            put(reply)
 
-    writer_task = asyncio.create_task(writer())
+    writer_task = asyncio.create_task(writer()) if write_now is None else None
     try:
         async for raw in incoming:
             if not raw.strip():
@@ -84,6 +91,7 @@ async def serve_stream(
             for t in pending:
                 t.cancel()
         gateway.close_session(session)
-        out.put_nowait(None)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(writer_task, 2)
+        if writer_task is not None:
+            out.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer_task, 2)
