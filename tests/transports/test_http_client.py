@@ -62,10 +62,18 @@ def _json(body: bytes, extra: bytes = b"") -> bytes:
         b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-async def _ok(_req: bytes, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
-    w.write(_json(b'{"ok":true}', b"Mcp-Session-Id: abc\r\n"))
-    await w.drain()
-    return True
+def answer(raw: bytes, *, keep_open: bool = True) -> Handler:
+    """A handler that answers every request with ``raw``, then keeps or closes the connection."""
+
+    async def handler(_req: bytes, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
+        w.write(raw)
+        await w.drain()
+        return keep_open
+
+    return handler
+
+
+_ok = answer(_json(b'{"ok":true}', b"Mcp-Session-Id: abc\r\n"))
 
 
 async def test_json_answer_and_keep_alive_reuse() -> None:
@@ -114,12 +122,7 @@ async def test_event_stream_is_delivered_as_it_arrives() -> None:
 
 
 async def test_body_delimited_by_connection_close() -> None:
-    async def until_close(_req: bytes, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
-        w.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
-        await w.drain()
-        return False
-
-    async with serve(until_close) as srv:
+    async with serve(answer(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it", keep_open=False)) as srv:
         client = HttpClient(srv.url)
         resp = await client.request("POST", {}, b"{}")
         assert await resp.read() == b"all of it"
@@ -129,12 +132,7 @@ async def test_body_delimited_by_connection_close() -> None:
 
 
 async def test_connection_lost_mid_body_is_an_error() -> None:
-    async def cut(_req: bytes, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
-        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
-        await w.drain()
-        return False
-
-    async with serve(cut) as srv:
+    async with serve(answer(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", keep_open=False)) as srv:
         client = HttpClient(srv.url)
         resp = await client.request("POST", {}, b"{}")
         with pytest.raises(HttpClientError, match="closed by the server"):
@@ -142,14 +140,9 @@ async def test_connection_lost_mid_body_is_an_error() -> None:
         await client.close()
 
 
-@pytest.mark.parametrize("answer", [b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 abc OK\r\n\r\n"])
-async def test_malformed_response_is_an_error(answer: bytes) -> None:
-    async def bad(_req: bytes, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
-        w.write(answer)
-        await w.drain()
-        return True
-
-    async with serve(bad) as srv:
+@pytest.mark.parametrize("response", [b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 abc OK\r\n\r\n"])
+async def test_malformed_response_is_an_error(response: bytes) -> None:
+    async with serve(answer(response)) as srv:
         client = HttpClient(srv.url)
         with pytest.raises(HttpClientError, match="malformed HTTP response"):
             await client.request("POST", {}, b"{}")
@@ -249,12 +242,7 @@ async def test_limit_queues_requests_on_one_connection() -> None:
 
 
 async def test_read_limit_and_interim_answers() -> None:
-    async def interim(_req: bytes, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
-        w.write(b"HTTP/1.1 100 Continue\r\n\r\n" + _json(b"x" * 1000))
-        await w.drain()
-        return True
-
-    async with serve(interim) as srv:
+    async with serve(answer(b"HTTP/1.1 100 Continue\r\n\r\n" + _json(b"x" * 1000))) as srv:
         client = HttpClient(srv.url)
         resp = await client.request("POST", {}, b"{}")
         assert resp.status == 200 and resp.headers["content-type"] == "application/json"
