@@ -43,6 +43,8 @@ import aiohttp
 import orjson
 import uvloop
 
+from _procstat import stat_fields
+
 PROTOCOL_VERSION = "2025-06-18"
 INIT_PARAMS = {"protocolVersion": PROTOCOL_VERSION, "capabilities": {},
                "clientInfo": {"name": "bastion-bench-loadgen", "version": "1.0"}}
@@ -322,13 +324,9 @@ def cpu_ticks(pids: list[int]) -> int:
     """utime + stime of these processes (all their threads), in clock ticks."""
     total = 0
     for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(b")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
+        fields = stat_fields(pid)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])
     return total
 
 

@@ -57,6 +57,7 @@ from typing import Any
 
 import orjson
 
+from _procstat import stat_fields
 from bastion.testing.procs import bastion_cmd, run_gateway, stop_process
 
 BENCH = Path(__file__).resolve().parent
@@ -163,13 +164,9 @@ def _proc_table() -> dict[int, tuple[int, int]]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(b")") + 2:].split()
-        out[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+        fields = stat_fields(entry)
+        if fields is not None:
+            out[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
     return out
 
 
