@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 from typing import ClassVar
 
 import pytest
@@ -127,3 +128,69 @@ async def test_phase_not_implemented_is_skipped() -> None:
     assert Allows.calls == 0
     await chain.run("request", REQ, ctx())
     assert Allows.calls == 1
+
+
+PLAIN_CASES = [c for c in CASES if not any(inspect.iscoroutinefunction(g.on_request) for g, _ in c[0])]
+
+
+@pytest.mark.parametrize(("guards", "verdict", "rule", "mutated"), PLAIN_CASES)
+def test_decide_gives_what_run_gives_for_plain_guards(guards: list[tuple[type[BaseGuard], Mode]], verdict: str,
+                                                      rule: str | None, mutated: bool) -> None:
+    chain = Chain([Installed(g(), mode) for g, mode in guards])
+    assert chain.sync["request"]
+    out = chain.decide("request", REQ, ctx())
+    assert (out.verdict, out.deny.rule if out.deny else None, out.message is not REQ) == (verdict, rule, mutated)
+
+
+def test_a_plain_guard_returning_an_awaitable_denies_in_decide() -> None:
+    class Sneaky(BaseGuard):
+        name: ClassVar[str] = "sneaky"
+
+        def on_request(self, msg: Message, ctx: Context) -> Verdict:
+            return Tags().on_request(msg, ctx)  # type: ignore[return-value]
+
+    chain = Chain([Installed(Sneaky(), "enforce")])
+    assert chain.sync["request"]  # it looks plain
+    out = chain.decide("request", REQ, ctx())
+    assert out.deny is not None and out.deny.rule == "sneaky.error"
+
+
+def test_sync_is_false_for_a_phase_with_an_async_guard() -> None:
+    chain = Chain([Installed(Allows(), "enforce"), Installed(Tags(), "enforce")])
+    assert chain.sync == {"request": False, "response": True}
+
+
+class CallsOnly(BaseGuard):
+    name: ClassVar[str] = "calls_only"
+    request_methods: ClassVar[frozenset[str] | None] = frozenset({"tools/call"})
+    transports: ClassVar[frozenset[str] | None] = frozenset({"stdio"})
+    seen: ClassVar[list[str]] = []
+
+    def on_request(self, msg: Message, ctx: Context) -> Verdict:
+        self.seen.append(f"{ctx.transport} {ctx.method}")
+        return ALLOW
+
+
+@pytest.mark.parametrize(("transport", "method", "called"), [
+    ("stdio", "tools/call", True),
+    ("stdio", "tools/list", False),
+    ("stdio", "made/up", False),
+    ("http", "tools/call", False),
+])
+async def test_guards_are_called_only_for_their_methods_and_transports(transport: str, method: str,
+                                                                       called: bool) -> None:
+    CallsOnly.seen.clear()
+    chain = Chain([Installed(CallsOnly(), "enforce"), Installed(Allows(), "enforce")])
+    c = Context(session_id="s", era=Era.HANDSHAKE, transport=transport, method=method)
+    Allows.calls = 0
+    await chain.run("request", REQ, c)
+    chain.decide("request", REQ, c)
+    assert CallsOnly.seen == ([f"{transport} {method}"] * 2 if called else [])
+    assert Allows.calls == 2  # a guard with no limits sees every method
+
+
+def test_plans_stay_bounded_whatever_methods_clients_invent() -> None:
+    chain = Chain([Installed(CallsOnly(), "enforce")])
+    for i in range(10_000):
+        chain.decide("request", REQ, Context(session_id="s", era=Era.HANDSHAKE, transport="stdio", method=f"m{i}"))
+    assert len(chain._plans) <= 2

@@ -82,3 +82,27 @@ async def test_writes_of_one_pass_leave_in_one_write_in_order() -> None:
     writer.close()
     os.close(r)
     assert got == expected
+
+
+@pytest.mark.parametrize(("chunks", "skip_long", "lines", "error"), [
+    ([b"a\nb\n"], False, [[b"a", b"b"]], False),
+    ([b"ok\n" + b"x" * 150 + b"\nafter\n"], False, [[b"ok"]], True),  # the lines before it still count
+    ([b"ok\n" + b"x" * 150 + b"\nafter\n"], True, [[b"ok", b"after"]], False),
+    ([b"x" * 80, b"x" * 80, b"\nnext\n"], True, [[], [], [b"", b"next"]], False),
+    ([b"x" * 80, b"x" * 80], False, [[], []], True),  # growing past the limit with no newline yet
+])
+def test_splitter_table(chunks: list[bytes], skip_long: bool, lines: list[list[bytes]], error: bool) -> None:
+    from bastion.transports.lines import LineSplitter
+
+    s = LineSplitter(100, skip_long=skip_long)
+    assert [s.feed(c) for c in chunks] == lines
+    assert (s.error is not None) == error
+
+
+def test_splitter_end_gives_the_unterminated_last_line() -> None:
+    from bastion.transports.lines import LineSplitter
+
+    s = LineSplitter(100)
+    assert s.feed(b"one\ntw") == [b"one"]
+    assert s.end() == b"tw"
+    assert s.end() is None

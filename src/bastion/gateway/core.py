@@ -58,6 +58,8 @@ LIST_METHODS = {
 MAX_UPSTREAM_PAGES = 100
 DEFAULT_TTL_MS = 30_000
 BRIDGED_METHODS = {"tools/call", "prompts/get", "resources/read"}
+ROUTED_METHODS = {"tools/call", "prompts/get", "resources/read", "completion/complete"}
+"""Requests that go to one upstream as they are (what :meth:`Gateway.relay_now` may take)."""
 CACHEABLE_RESULTS = {"resources/read"}
 """Results that need 2026-07-28 cache hints the gateway must add (lists and discover set their own)."""
 HANDSHAKE_ONLY_METHODS = {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
@@ -104,11 +106,54 @@ class _Listener:
         self.emit(encode(notification_obj(method, params)))
 
 
+def _context(session: ClientSession, msg: Message, headers: dict[str, str] | None) -> Context:
+    return Context(session_id=session.id, era=session.era, transport=session.transport,
+                   principal=session.principal, method=msg.method, headers={} if headers is None else headers)
+
+
+class _Relayed:
+    """A request :meth:`Gateway.relay_now` sent upstream: answers the client when the reply comes,
+    or tells the upstream when the client cancels."""
+
+    __slots__ = ("ctx", "emit", "gateway", "msg", "rules", "session", "timer", "uid", "upstream")
+
+    def __init__(self, gateway: Gateway, session: ClientSession, msg: Message, ctx: Context, rules: list[str],
+                 timer: Timer, emit: Emit) -> None:
+        self.gateway, self.session, self.msg, self.ctx = gateway, session, msg, ctx
+        self.rules, self.timer, self.emit = rules, timer, emit
+        self.uid = 0
+        self.upstream: StreamUpstream | None = None
+
+    def on_reply(self, reply: Message | UpstreamError) -> None:
+        session, msg, ctx, gw = self.session, self.msg, self.ctx, self.gateway
+        if msg.id is not None:
+            session.inflight.pop(msg.id, None)
+        try:
+            if isinstance(reply, UpstreamError):
+                raise reply
+            ctx.request = msg
+            outcome = gw.chain.decide("response", reply, ctx)
+            data = gw._answer(session, msg, ctx, gw._result_of(outcome, ctx), self.rules, self.timer)
+        except Exception as exc:
+            data = gw._refuse(session, msg, ctx, exc, self.rules, self.timer)
+        self.emit(data)
+
+    def cancel(self) -> None:
+        """The client cancelled the request or went away: the upstream is told, nothing is answered."""
+        session, msg = self.session, self.msg
+        if msg.id is None or session.inflight.pop(msg.id, None) is not self:
+            return
+        if self.upstream is not None:
+            self.upstream.withdraw(self.uid)
+        self.gateway._audit(session, msg, self.ctx, "cancelled", None, None, self.rules, self.timer)
+
+
 class Gateway:
     def __init__(self, cfg: Config, audit: AuditLog | None = None) -> None:
         self.cfg = cfg
         self.audit = audit or AuditLog(None)
         self.chain = Chain(build_chain_guards(cfg.guards))
+        self._sync_chain = self.chain.sync["request"] and self.chain.sync["response"]
         enabled = {n: u for n, u in cfg.upstreams.items() if u.enabled}
         self.upstreams: dict[str, Upstream] = {
             name: build_upstream(
@@ -207,32 +252,14 @@ class Gateway:
 
     async def _request(self, session: ClientSession, msg: Message, emit: Emit, headers: dict[str, str]) -> bytes:
         timer = Timer()
-        ctx = Context(
-            session_id=session.id,
-            era=session.era,
-            transport=session.transport,
-            principal=session.principal,
-            method=msg.method,
-            headers=headers,
-        )
+        ctx = _context(session, msg, headers)
         rules: list[str] = []
-        verdict, code, rule = "allow", None, None
         rid = msg.id
         task = asyncio.current_task()
         if rid is not None and task is not None:
             session.inflight[rid] = task
         try:
-            if session.era is Era.HANDSHAKE and not session.initialized and msg.method not in (
-                "initialize",
-                "ping",
-                "server/discover",
-            ):
-                raise _Deny(errors.INVALID_REQUEST, f"{msg.method} before initialize")
-            handler = self._handlers.get(msg.method)
-            if session.era is Era.STATELESS and msg.method in HANDSHAKE_ONLY_METHODS:
-                handler = None
-            if handler is None:
-                raise _Deny(errors.METHOD_NOT_FOUND, f"method not found: {msg.method}")
+            handler = self._admit(session, msg)
             self._route(msg, ctx)
             outcome = await self.chain.run("request", msg, ctx)
             rules += outcome.rules
@@ -240,41 +267,114 @@ class Gateway:
                 d = outcome.deny
                 raise _Deny(d.code, f"denied by {d.rule}: {d.reason}", d.rule)
             result = await handler(session, outcome.message, emit, ctx)
-            rules += ctx.extra.get("rules", [])
-            if "error" in result:
-                verdict, code = "error", result["error"].get("code")
-                rule = ctx.extra.get("deny_rule")
-                if rule:
-                    verdict = "deny"
-                body = error_obj(rid, result["error"].get("code", errors.INTERNAL_ERROR),
-                                 result["error"].get("message", ""), result["error"].get("data"))
-            else:
-                if session.era is Era.STATELESS and "resultType" not in result:
-                    result = {**result, "resultType": "complete"}
-                if (session.era is Era.STATELESS and msg.method in CACHEABLE_RESULTS
-                        and result.get("resultType") == "complete"):
-                    # required on 2026-07-28 cacheable results; a handshake-era upstream sends none
-                    result = {"ttlMs": 0, "cacheScope": "private", **result}
-                body = result_obj(rid, result)
-                if rules:
-                    verdict = "mutate"
-        except _Deny as d:
-            verdict = "deny" if d.rule else "error"
-            code, rule = d.code, d.rule
-            body = error_obj(rid, d.code, d.message, {"rule": d.rule} if d.rule else None)
-        except UpstreamError as e:
-            verdict, code = "error", e.code
-            body = error_obj(rid, e.code, e.message)
+            return self._answer(session, msg, ctx, result, rules, timer)
         except asyncio.CancelledError:
             self._audit(session, msg, ctx, "cancelled", None, None, rules, timer)
             raise
-        except Exception as exc:  # never let one bad exchange take the session down
-            log.exception("internal error handling %s", msg.method)
-            verdict, code = "error", errors.INTERNAL_ERROR
-            body = error_obj(rid, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
+        except Exception as exc:
+            return self._refuse(session, msg, ctx, exc, rules, timer)
         finally:
             if rid is not None:
                 session.inflight.pop(rid, None)
+
+    def relay_now(self, session: ClientSession, msg: Message, emit: Emit) -> bool:
+        """Take a request the way :meth:`handle` would, without a task, when nothing on its way
+        needs to wait: a call (tools, prompts, resources, completion) from an initialised
+        handshake-era client to a stdio upstream that is up, with every guard a plain function.
+        The request goes out now and the answer is written by a callback when it comes back.
+        False (nothing done) when the request needs :meth:`handle`. Same guards, same answers,
+        same audit records."""
+        if (msg.method not in ROUTED_METHODS or session.era is not Era.HANDSHAKE or not session.initialized
+                or not self._sync_chain):
+            return False
+        timer = Timer()
+        ctx = _context(session, msg, None)
+        rules: list[str] = []
+        try:
+            self._route(msg, ctx)
+            assert ctx.upstream is not None
+            up = self.upstreams[ctx.upstream]
+            if not isinstance(up, StreamUpstream) or not up.can_send_now():
+                return False
+            outcome = self.chain.decide("request", msg, ctx)
+            rules += outcome.rules
+            if outcome.deny is not None:
+                d = outcome.deny
+                raise _Deny(d.code, f"denied by {d.rule}: {d.reason}", d.rule)
+            call = outcome.message
+            pending = _Relayed(self, session, msg, ctx, rules, timer, emit)
+            pending.uid = up.send_now(call.method, self._upstream_call(call, ctx), RequestRelay(session, emit),
+                                      pending.on_reply)
+        except Exception as exc:
+            emit(self._refuse(session, msg, ctx, exc, rules, timer))
+            return True
+        pending.upstream = up
+        rid = msg.id
+        if rid is not None:
+            session.inflight[rid] = pending
+        return True
+
+    def _admit(
+        self, session: ClientSession, msg: Message
+    ) -> Callable[[ClientSession, Message, Emit, Context], Awaitable[JSONObj]]:
+        """The handler of a request, or :class:`_Deny` if the session may not make it."""
+        if session.era is Era.HANDSHAKE and not session.initialized and msg.method not in (
+            "initialize",
+            "ping",
+            "server/discover",
+        ):
+            raise _Deny(errors.INVALID_REQUEST, f"{msg.method} before initialize")
+        handler = self._handlers.get(msg.method)
+        if session.era is Era.STATELESS and msg.method in HANDSHAKE_ONLY_METHODS:
+            handler = None
+        if handler is None:
+            raise _Deny(errors.METHOD_NOT_FOUND, f"method not found: {msg.method}")
+        return handler
+
+    def _answer(self, session: ClientSession, msg: Message, ctx: Context, result: JSONObj, rules: list[str],
+                timer: Timer) -> bytes:
+        """The response to send for a handler's result (or error), audited."""
+        rid = msg.id
+        rules += ctx.extra.get("rules", [])
+        verdict, code, rule = "allow", None, None
+        if "error" in result:
+            verdict, code = "error", result["error"].get("code")
+            rule = ctx.extra.get("deny_rule")
+            if rule:
+                verdict = "deny"
+            body = error_obj(rid, result["error"].get("code", errors.INTERNAL_ERROR),
+                             result["error"].get("message", ""), result["error"].get("data"))
+        else:
+            if session.era is Era.STATELESS and "resultType" not in result:
+                result = {**result, "resultType": "complete"}
+            if (session.era is Era.STATELESS and msg.method in CACHEABLE_RESULTS
+                    and result.get("resultType") == "complete"):
+                # required on 2026-07-28 cacheable results; a handshake-era upstream sends none
+                result = {"ttlMs": 0, "cacheScope": "private", **result}
+            body = result_obj(rid, result)
+            if rules:
+                verdict = "mutate"
+        self._audit(session, msg, ctx, verdict, rule or (rules[0] if rules and verdict != "allow" else None),
+                    code, rules, timer)
+        return encode(body)
+
+    def _refuse(self, session: ClientSession, msg: Message, ctx: Context, exc: Exception, rules: list[str],
+                timer: Timer) -> bytes:
+        """The error response for a request that failed with ``exc``, audited."""
+        rid = msg.id
+        code: int | None
+        rule: str | None = None
+        if isinstance(exc, _Deny):
+            verdict = "deny" if exc.rule else "error"
+            code, rule = exc.code, exc.rule
+            body = error_obj(rid, exc.code, exc.message, {"rule": exc.rule} if exc.rule else None)
+        elif isinstance(exc, UpstreamError):
+            verdict, code = "error", exc.code
+            body = error_obj(rid, exc.code, exc.message)
+        else:  # never let one bad exchange take the session down
+            log.error("internal error handling %s", msg.method, exc_info=exc)
+            verdict, code = "error", errors.INTERNAL_ERROR
+            body = error_obj(rid, errors.INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
         self._audit(session, msg, ctx, verdict, rule or (rules[0] if rules and verdict != "allow" else None),
                     code, rules, timer)
         return encode(body)
@@ -442,11 +542,7 @@ class Gateway:
     async def _routed(self, s: ClientSession, msg: Message, emit: Emit, ctx: Context) -> JSONObj:
         assert ctx.upstream is not None
         up = self.upstreams[ctx.upstream]
-        params = _upstream_params(msg.params)
-        if msg.method in ("tools/call", "prompts/get"):
-            params["name"] = ctx.target
-        elif msg.method == "completion/complete" and params.get("ref", {}).get("type") == "ref/prompt":
-            params["ref"] = {**params["ref"], "name": ctx.target}
+        params = self._upstream_call(msg, ctx)
         if s.era is Era.STATELESS and msg.method in BRIDGED_METHODS:
             bridged = await self._bridged_request(s, up, msg.method, params, emit)
             if isinstance(bridged, dict):
@@ -457,6 +553,16 @@ class Gateway:
         ctx.request = msg
         outcome = await self.chain.run("response", reply, ctx)
         return self._result_of(outcome, ctx)
+
+    @staticmethod
+    def _upstream_call(msg: Message, ctx: Context) -> JSONObj:
+        """The params of a routed request as its upstream must get them (its own names)."""
+        params = _upstream_params(msg.params)
+        if msg.method in ("tools/call", "prompts/get"):
+            params["name"] = ctx.target
+        elif msg.method == "completion/complete" and params.get("ref", {}).get("type") == "ref/prompt":
+            params["ref"] = {**params["ref"], "name": ctx.target}
+        return params
 
     async def _bridged_request(
         self, s: ClientSession, up: Upstream, method: str, params: JSONObj, emit: Emit
@@ -617,7 +723,8 @@ class Gateway:
             rid = msg.params.get("requestId")
             task = s.inflight.get(rid) if isinstance(rid, int | str) else None
             if task is not None:
-                s.cancelled.add(rid)  # type: ignore[arg-type]
+                if isinstance(task, asyncio.Task):
+                    s.cancelled.add(rid)  # type: ignore[arg-type]
                 task.cancel()
 
     def _on_upstream_notification(self, upstream: str, msg: Message) -> None:

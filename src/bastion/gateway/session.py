@@ -7,11 +7,16 @@ import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from bastion.protocol import errors
 from bastion.protocol.eras import Era
 from bastion.protocol.jsonrpc import JSONObj, RequestId, encode, error_obj, request_obj
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> object: ...
+
 
 Emit = Callable[[bytes], None]
 """Puts one message on the way to the client (never blocks)."""
@@ -39,7 +44,8 @@ class ClientSession:
     """Where messages not tied to a request go (stdio/WebSocket writer, or the HTTP GET stream)."""
     pending: dict[str, asyncio.Future[JSONObj]] = field(default_factory=dict)
     """Server-to-client requests relayed to this client, by the id the gateway gave them."""
-    inflight: dict[RequestId, asyncio.Task[Any]] = field(default_factory=dict)
+    inflight: dict[RequestId, Cancellable] = field(default_factory=dict)
+    """Requests being handled: their tasks, or what withdraws a request relayed without one."""
     cancelled: set[RequestId] = field(default_factory=set)
     """Requests the client cancelled (``notifications/cancelled``): their handlers were cancelled."""
     subscriptions: set[str] = field(default_factory=set)
@@ -61,7 +67,7 @@ class ClientSession:
             if not fut.done():
                 fut.set_result(error_obj(None, errors.INTERNAL_ERROR, "client session closed"))
         self.pending.clear()
-        for task in self.inflight.values():
+        for task in list(self.inflight.values()):
             task.cancel()
 
 

@@ -57,7 +57,7 @@ from bastion.protocol.jsonrpc import (
 from bastion.sandbox.config import SandboxConfig
 from bastion.sandbox.egress import EgressEvent
 from bastion.secrets.embedded import resolve_headers
-from bastion.timers import deadline
+from bastion.timers import Timer, after, deadline
 from bastion.transports.base import MessageStream
 from bastion.transports.http_client import HttpClient, HttpClientError
 from bastion.transports.sse import parse_events
@@ -88,11 +88,37 @@ class UpstreamError(Exception):
         self.message = message
 
 
+OnReply = Callable[["Message | UpstreamError"], None]
+"""Told the outcome of a request sent with :meth:`StreamUpstream.send_now`: the answer or the error."""
+
+
 @dataclass(slots=True)
 class _InFlight:
-    future: asyncio.Future[Message]
+    future: asyncio.Future[Message] | None
+    """Awaited by the task that sent the request; None when ``on_reply`` is told instead."""
     relay: Relay | None
     client_token: Any = None
+    on_reply: OnReply | None = None
+    timer: Timer | None = None
+    method: str = ""
+
+    def settle(self, outcome: Message | UpstreamError) -> bool:
+        """Deliver the answer (or the error) once; False if it was delivered before."""
+        if self.future is not None:
+            if self.future.done():
+                return False
+            if isinstance(outcome, UpstreamError):
+                self.future.set_exception(outcome)
+            else:
+                self.future.set_result(outcome)
+            return True
+        on_reply, self.on_reply = self.on_reply, None
+        if on_reply is None:
+            return False
+        if self.timer is not None:
+            self.timer.cancel()
+        on_reply(outcome)
+        return True
 
 
 class Upstream(ABC):
@@ -189,9 +215,10 @@ class Upstream(ABC):
             why = f": {self.last_error}" if self.last_error else ""
             raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} is unavailable{why}") from None
 
-    async def _request_once(
-        self, method: str, params: JSONObj | None, relay: Relay | None, timeout: float | None
-    ) -> Message:
+    def _prepare(
+        self, method: str, params: JSONObj | None, relay: Relay | None, future: asyncio.Future[Message] | None
+    ) -> tuple[int, JSONObj, _InFlight]:
+        """Give a request its upstream id (and progress token), register it as in flight."""
         uid = next(self._ids)
         params = dict(params) if params else {}
         meta = params.get("_meta")
@@ -203,11 +230,20 @@ class Upstream(ABC):
             if self.era is Era.STATELESS:
                 meta.update(self._stateless_meta(relay))
             params["_meta"] = meta
-        inflight = _InFlight(asyncio.get_running_loop().create_future(), relay, client_token)
+        inflight = _InFlight(future, relay, client_token, method=method)
         self._inflight[uid] = inflight
         if client_token is not None:
             self._progress[uid] = inflight
-        obj = request_obj(uid, method, params)
+        return uid, request_obj(uid, method, params), inflight
+
+    def _forget(self, uid: int) -> None:
+        self._inflight.pop(uid, None)
+        self._progress.pop(uid, None)
+
+    async def _request_once(
+        self, method: str, params: JSONObj | None, relay: Relay | None, timeout: float | None
+    ) -> Message:
+        uid, obj, inflight = self._prepare(method, params, relay, asyncio.get_running_loop().create_future())
         try:
             with deadline(timeout or self.cfg.timeout):  # no extra task or loop timer of its own
                 return await self._exchange(obj, inflight)
@@ -221,8 +257,7 @@ class Upstream(ABC):
             self._spawn(self.cancel(uid))
             raise
         finally:
-            self._inflight.pop(uid, None)
-            self._progress.pop(uid, None)
+            self._forget(uid)
 
     def _stateless_meta(self, relay: Relay | None = None) -> JSONObj:
         # The upstream may only ask (elicitation, sampling, roots) what the client behind this
@@ -256,11 +291,10 @@ class Upstream(ABC):
             task.cancel()
 
     def _fail_inflight(self, reason: str) -> None:
-        for inflight in list(self._inflight.values()):
-            if not inflight.future.done():
-                inflight.future.set_exception(
-                    UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} {reason}")
-                )
+        for uid, inflight in list(self._inflight.items()):
+            if inflight.future is None:
+                self._forget(uid)  # nobody awaits it to clean up
+            inflight.settle(UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name} {reason}"))
 
     def _handle_incoming(self, msg: Message, relay: Relay | None) -> None:
         """A message that is not the awaited response: notification or server-to-client request."""
@@ -268,9 +302,12 @@ class Upstream(ABC):
             self._spawn(self._serve_server_request(msg, relay))
             return
         if msg.kind is not Kind.NOTIFICATION:
-            inflight = self._inflight.get(msg.id) if isinstance(msg.id, int) else None
-            if inflight is not None and not inflight.future.done():
-                inflight.future.set_result(msg)
+            uid = msg.id
+            inflight = self._inflight.get(uid) if isinstance(uid, int) else None
+            if inflight is not None:
+                if inflight.future is None:
+                    self._forget(uid)  # type: ignore[arg-type]
+                inflight.settle(msg)
             return
         if msg.method == "notifications/progress":
             token = msg.params.get("progressToken")
@@ -418,6 +455,55 @@ class StreamUpstream(Upstream):
             if self.ephemeral and method == "tools/call" and not self._inflight:
                 self._spawn(self.recycle())
 
+    def can_send_now(self) -> bool:
+        """True when :meth:`send_now` may be used; otherwise (not ready, pipe full, a recycle due,
+        a 2026-07-28 server whose answers may ask for input) the caller takes the awaiting path."""
+        stream = self._stream
+        return (
+            self.ready.is_set()
+            and self.era is Era.HANDSHAKE
+            and not self.ephemeral
+            and isinstance(stream, StdioChild)
+            and stream.can_write_now()
+            and (bool(self._inflight) or not stream.should_recycle(RECYCLE_MARGIN))
+        )
+
+    def send_now(self, method: str, params: JSONObj, relay: Relay | None, on_reply: OnReply) -> int:
+        """Send a request without a task (after :meth:`can_send_now`): ``on_reply`` is called once,
+        with the answer, or with an :class:`UpstreamError` on timeout or when the server goes away.
+        Returns the upstream id, for :meth:`withdraw`."""
+        stream = self._stream
+        assert isinstance(stream, StdioChild)
+        uid, obj, inflight = self._prepare(method, params, relay, None)
+        try:
+            stream.write_now(_encode(obj))
+        except (ConnectionError, OSError) as exc:
+            self._forget(uid)
+            raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc}") from None
+        inflight.on_reply = on_reply
+        inflight.timer = after(self.cfg.timeout, self._expire, uid)
+        return uid
+
+    def _expire(self, uid: int) -> None:
+        inflight = self._inflight.pop(uid, None)
+        if inflight is None:
+            return
+        self._progress.pop(uid, None)
+        self._spawn(self.cancel(uid, "timed out"))
+        inflight.settle(UpstreamError(errors.UPSTREAM_TIMEOUT, f"upstream {self.name} did not answer "
+                                      f"{inflight.method} within {self.cfg.timeout:g}s"))
+
+    def withdraw(self, uid: int) -> None:
+        """The client cancelled a request sent with :meth:`send_now`: tell the server, drop the answer."""
+        inflight = self._inflight.pop(uid, None)
+        if inflight is None:
+            return
+        self._progress.pop(uid, None)
+        if inflight.timer is not None:
+            inflight.timer.cancel()
+        inflight.on_reply = None
+        self._spawn(self.cancel(uid))
+
     async def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
         waiters = [asyncio.ensure_future(self.ready.wait()), asyncio.ensure_future(self._gave_up.wait())]
@@ -525,6 +611,7 @@ class StreamUpstream(Upstream):
             await stream.send(_encode(obj))
         except (ConnectionError, OSError) as exc:
             raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc}") from None
+        assert inflight.future is not None
         return await inflight.future
 
     async def _send_notification(self, obj: JSONObj) -> None:

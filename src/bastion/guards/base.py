@@ -84,9 +84,17 @@ class Guard(Protocol):
 
 
 class BaseGuard:
-    """Allows everything; subclasses override the phase they act on."""
+    """Allows everything; subclasses override the phase they act on.
+
+    A guard that acts on some methods or transports only says so, and the chain does not call it
+    for the others (its checks stay in place: this only saves the call): ``request_methods`` and
+    ``response_methods`` (the client's method; None: every method) and ``transports`` (None: all).
+    """
 
     name: ClassVar[str] = "base"
+    request_methods: ClassVar[frozenset[str] | None] = None
+    response_methods: ClassVar[frozenset[str] | None] = None
+    transports: ClassVar[frozenset[str] | None] = None
 
     def on_request(self, msg: Message, ctx: Context) -> Verdict | Awaitable[Verdict]:
         return ALLOW

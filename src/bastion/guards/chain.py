@@ -40,9 +40,34 @@ class Chain:
         active = [g for g in guards if g.mode != "off"]
         self._request = [g for g in active if _overrides(g.guard, "on_request")]
         self._response = [g for g in active if _overrides(g.guard, "on_response")]
+        self._named = frozenset(
+            m for g in active for key in ("request_methods", "response_methods") for m in getattr(g.guard, key) or ()
+        )
+        """Methods some guard limits itself to; any other method gets the guards that take every method."""
+        self._plans: dict[tuple[Phase, str, str | None], list[Installed]] = {}
+        self.sync = {
+            "request": not any(inspect.iscoroutinefunction(type(g.guard).on_request) for g in self._request),
+            "response": not any(inspect.iscoroutinefunction(type(g.guard).on_response) for g in self._response),
+        }
+        """Per phase: True when no guard of it is ``async def``, so :meth:`decide` can run it."""
+
+    def _guards(self, phase: Phase, ctx: Context) -> list[Installed]:
+        """The guards of ``phase`` that take this method and transport (see :class:`BaseGuard`)."""
+        key = (phase, ctx.transport, ctx.method if ctx.method in self._named else None)
+        plan = self._plans.get(key)
+        if plan is None:
+            attr = "request_methods" if phase == "request" else "response_methods"
+            plan = [
+                g for g in (self._request if phase == "request" else self._response)
+                if _takes(getattr(g.guard, attr, None), key[2])
+                and _takes(getattr(g.guard, "transports", None), ctx.transport)
+            ]
+            if len(self._plans) < 4096:  # bounded: transports and named methods are few
+                self._plans[key] = plan
+        return plan
 
     async def run(self, phase: Phase, msg: Message, ctx: Context) -> Outcome:
-        guards = self._request if phase == "request" else self._response
+        guards = self._guards(phase, ctx)
         outcome = Outcome(msg)
         for inst in guards:
             verdict = _call(inst.guard, phase, outcome.message, ctx)
@@ -52,25 +77,54 @@ class Chain:
                 verdict = await _settle(inst.guard, phase, verdict)
                 if verdict is ALLOW:
                     continue
-            if isinstance(verdict, Deny):
-                if inst.mode == "monitor":
-                    log.warning("monitor: %s would deny %s: %s", verdict.rule, ctx.method, verdict.reason)
-                    outcome.rules.append(f"{verdict.rule}(monitor)")
-                    continue
-                outcome.deny = verdict
-                outcome.rules.append(verdict.rule)
+            if _apply(outcome, inst, verdict, ctx):
                 return outcome
-            if isinstance(verdict, Mutate):
-                if inst.mode == "monitor":
-                    outcome.rules.append(f"{verdict.rule}(monitor)")
-                    continue
-                outcome.message = Message.from_obj(verdict.obj)
-                outcome.rules.append(verdict.rule)
+        return outcome
+
+    def decide(self, phase: Phase, msg: Message, ctx: Context) -> Outcome:
+        """:meth:`run` without the event loop, for a phase whose guards are all plain functions
+        (:attr:`sync`): what a guard returns that is not a verdict denies, as a crash would."""
+        guards = self._guards(phase, ctx)
+        outcome = Outcome(msg)
+        for inst in guards:
+            verdict = _call(inst.guard, phase, outcome.message, ctx)
+            if verdict is ALLOW:
+                continue
+            if not isinstance(verdict, _VERDICTS):
+                if inspect.iscoroutine(verdict):
+                    verdict.close()
+                verdict = _crashed(inst.guard, phase, TypeError(
+                    f"guard returned {type(verdict).__name__} from a plain function; declare it async def"))
+            if _apply(outcome, inst, verdict, ctx):
+                return outcome
         return outcome
 
     @property
     def empty(self) -> bool:
         return not self._request and not self._response
+
+
+def _takes(scope: frozenset[str] | None, value: str | None) -> bool:
+    return scope is None or value in scope
+
+
+def _apply(outcome: Outcome, inst: Installed, verdict: Verdict, ctx: Context) -> bool:
+    """Fold one guard's verdict (not ALLOW) into ``outcome``; True when the chain stops (a deny)."""
+    if isinstance(verdict, Deny):
+        if inst.mode == "monitor":
+            log.warning("monitor: %s would deny %s: %s", verdict.rule, ctx.method, verdict.reason)
+            outcome.rules.append(f"{verdict.rule}(monitor)")
+            return False
+        outcome.deny = verdict
+        outcome.rules.append(verdict.rule)
+        return True
+    if isinstance(verdict, Mutate):
+        if inst.mode == "monitor":
+            outcome.rules.append(f"{verdict.rule}(monitor)")
+            return False
+        outcome.message = Message.from_obj(verdict.obj)
+        outcome.rules.append(verdict.rule)
+    return False
 
 
 _VERDICTS = (Allow, Mutate, Deny)

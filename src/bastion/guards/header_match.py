@@ -45,6 +45,7 @@ def expected_name(msg: Message) -> str | None:
 
 class HeaderMatchGuard(BaseGuard):
     name: ClassVar[str] = "header_match"
+    transports: ClassVar[frozenset[str] | None] = frozenset({"http"})
 
     def on_request(self, msg: Message, ctx: Context) -> Verdict:
         if ctx.transport != "http" or ctx.era is not Era.STATELESS:

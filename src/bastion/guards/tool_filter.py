@@ -42,6 +42,8 @@ def _compile(patterns: list[str]) -> re.Pattern[str]:
 
 class ToolFilterGuard(BaseGuard):
     name: ClassVar[str] = "tool_filter"
+    request_methods: ClassVar[frozenset[str] | None] = frozenset({"tools/call"})
+    response_methods: ClassVar[frozenset[str] | None] = frozenset({"tools/list"})
 
     def __init__(self, rules: Mapping[str, tuple[list[str] | None, list[str]]]) -> None:
         self.rules = {up: _Rule(allow, deny) for up, (allow, deny) in rules.items()}

@@ -32,6 +32,8 @@ MAX_CACHE = 50_000
 
 class ToolPoisoningGuard(BaseGuard):
     name: ClassVar[str] = "tool_poisoning"
+    request_methods: ClassVar[frozenset[str] | None] = frozenset({"tools/call"})
+    response_methods: ClassVar[frozenset[str] | None] = frozenset({"tools/list"})
 
     def __init__(self) -> None:
         self.engine = default_engine()

@@ -43,11 +43,8 @@ class Message:
     kind: Kind
     method: str = ""
     """The JSON-RPC method ("" for responses), read once when the message is built."""
-
-    @property
-    def id(self) -> RequestId | None:
-        value = self.obj.get("id")
-        return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+    id: RequestId | None = None
+    """The JSON-RPC id (None for notifications, or when it is not a string or an integer), read once."""
 
     @property
     def params(self) -> JSONObj:
@@ -71,7 +68,7 @@ class Message:
 def _build(raw: bytes, obj: JSONObj) -> Message:
     kind = classify(obj)
     method = obj["method"] if kind is Kind.REQUEST or kind is Kind.NOTIFICATION else ""
-    return Message(raw, obj, kind, method)
+    return Message(raw, obj, kind, method, _id(obj))
 
 
 def classify(obj: JSONObj) -> Kind:

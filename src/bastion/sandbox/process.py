@@ -234,6 +234,7 @@ async def launch(
     resolver: Resolver | None = None,
     redactor: Redactor | None = None,
     stdio: str = "pipe",
+    stdout_fd: int | None = None,
 ) -> SandboxedProcess:
     """Start ``command args`` in a sandbox described by ``cfg``.
 
@@ -244,7 +245,9 @@ async def launch(
     - ``resolver``: resolves ``cfg.secrets`` (default :meth:`Resolver.from_env`); secrets are read
       again on every launch;
     - ``stdio``: ``"pipe"`` (default) or ``"inherit"`` (the server uses bastion's own stdin/stdout,
-      as ``bastion run`` does; ``stdin``/``stdout`` are then unavailable).
+      as ``bastion run`` does; ``stdin``/``stdout`` are then unavailable);
+    - ``stdout_fd``: with ``"pipe"``, the server writes to this descriptor (the write end of a pipe
+      the caller reads) instead of a pipe read through ``stdout``.
 
     Raises :class:`~bastion.sandbox.spec.SandboxError` (or
     :class:`~bastion.secrets.SecretError`) when the sandbox cannot be built.
@@ -280,7 +283,7 @@ async def launch(
         proc = await asyncio.create_subprocess_exec(
             *prepared.argv,
             stdin=pipe,
-            stdout=pipe,
+            stdout=stdout_fd if stdout_fd is not None and pipe is not None else pipe,
             stderr=asyncio.subprocess.PIPE,
             env=prepared.env,
             cwd=prepared.cwd,

@@ -63,40 +63,73 @@ class LineTooLong(Exception):
     """A line grew past the limit before its newline came."""
 
 
+class LineSplitter:
+    """Cuts a byte stream, fed a chunk at a time, into lines (without their newline).
+
+    A line longer than ``limit`` is dropped (up to its newline) and splitting goes on with
+    ``skip_long``; without it, :meth:`feed` returns the lines before it and sets :attr:`error` (a
+    :class:`LineTooLong`): the stream is then beyond repair and the caller stops.
+    """
+
+    __slots__ = ("_held", "_parts", "_skipping", "error", "limit", "skip_long")
+
+    def __init__(self, limit: int, *, skip_long: bool = False) -> None:
+        self.limit = limit
+        self.skip_long = skip_long
+        self._parts: list[bytes] = []  # the line begun in earlier chunks
+        self._held = 0
+        self._skipping = False
+        self.error: LineTooLong | None = None
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The lines that ``chunk`` completes, in order."""
+        lines = chunk.split(b"\n")
+        tail = lines.pop()  # after the last newline: the start of the next line
+        if lines:
+            if self._skipping:
+                self._skipping = False
+                lines[0] = b""  # the end of the line being dropped
+            elif self._parts:
+                lines[0] = b"".join(self._parts) + lines[0]
+            self._parts, self._held = [], 0
+            if max(map(len, lines)) > self.limit:
+                if not self.skip_long:
+                    i = next(i for i, x in enumerate(lines) if len(x) > self.limit)
+                    self.error = LineTooLong(f"a line of {len(lines[i])} bytes is over the {self.limit}-byte limit")
+                    return lines[:i]
+                lines = [x for x in lines if len(x) <= self.limit]
+        if tail and not self._skipping:
+            self._parts.append(tail)
+            self._held += len(tail)
+            if self._held > self.limit:
+                if not self.skip_long:
+                    self.error = LineTooLong(f"a line is over the {self.limit}-byte limit")
+                self._parts, self._held, self._skipping = [], 0, True
+        return lines
+
+    def end(self) -> bytes | None:
+        """At the end of the stream: a last line that had no newline, if any."""
+        parts, self._parts, self._held = self._parts, [], 0
+        if parts and not self._skipping:
+            return b"".join(parts)
+        return None
+
+
 async def read_lines(reader: asyncio.StreamReader, limit: int, *, skip_long: bool = False) -> AsyncIterator[bytes]:
     """The lines (without their newline) that ``reader`` delivers, until it ends.
 
     A line longer than ``limit`` raises :class:`LineTooLong`, or with ``skip_long`` is dropped (up
     to its newline) and reading goes on. A last line without a newline is still delivered.
     """
-    parts: list[bytes] = []  # the line begun in earlier chunks
-    held = 0
-    skipping = False
+    splitter = LineSplitter(limit, skip_long=skip_long)
     while True:
         chunk = await reader.read(_CHUNK)
         if not chunk:
-            if parts and not skipping:
-                yield b"".join(parts)
+            last = splitter.end()
+            if last is not None:
+                yield last
             return
-        lines = chunk.split(b"\n")
-        tail = lines.pop()  # after the last newline: the start of the next line
-        if lines:
-            if skipping:
-                skipping = False
-                lines[0] = b""  # the end of the line being dropped
-            elif parts:
-                lines[0] = b"".join(parts) + lines[0]
-            parts, held = [], 0
-            for line in lines:
-                if len(line) > limit:
-                    if not skip_long:
-                        raise LineTooLong(f"a line of {len(line)} bytes is over the {limit}-byte limit")
-                    continue
-                yield line
-        if tail and not skipping:
-            parts.append(tail)
-            held += len(tail)
-            if held > limit:
-                if not skip_long:
-                    raise LineTooLong(f"a line is over the {limit}-byte limit")
-                parts, held, skipping = [], 0, True
+        for line in splitter.feed(chunk):
+            yield line
+        if splitter.error is not None:
+            raise splitter.error

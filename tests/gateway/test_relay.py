@@ -1,0 +1,194 @@
+"""Requests relayed without a task (:meth:`Gateway.relay_now`), against a real stdio server.
+
+The relayed path must answer exactly as the awaited path does (same response, same audit record),
+deny at once, time out, hear of a crash, honour cancellation and let calls finish when the client
+hangs up; requests it cannot take go the awaited way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from tests.support import ERA_SERVER
+
+from bastion.audit.log import AuditLog
+from bastion.config import parse_config
+from bastion.gateway.core import Gateway
+from bastion.protocol import errors
+from bastion.protocol.jsonrpc import parse
+from bastion.transports.stream_session import StreamSession
+
+
+class Client:
+    """A stdio client session as the gateway sees it: lines in, answers collected."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.out: list[dict[str, Any]] = []
+        self.stream = StreamSession(gw, "stdio", lambda data: self.out.append(orjson.loads(data)))
+        self.ids = 0
+
+    def send(self, obj: dict[str, Any]) -> None:
+        self.stream.receive(orjson.dumps({"jsonrpc": "2.0", **obj}))
+
+    def call(self, tool: str, args: dict[str, Any] | None = None) -> int:
+        self.ids += 1
+        self.send({"id": self.ids, "method": "tools/call", "params": {"name": tool, "arguments": args or {}}})
+        return self.ids
+
+    async def answer(self, rid: int, timeout: float = 10) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                for m in self.out:
+                    if m.get("id") == rid:
+                        return m
+                await asyncio.sleep(0.005)
+
+    async def initialize(self) -> None:
+        self.send({"id": "init", "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        await self.answer("init")  # type: ignore[arg-type]
+        self.send({"method": "notifications/initialized"})
+        await asyncio.sleep(0.05)
+
+
+def _config(tmp_path: Path, **extra: Any) -> Any:
+    data: dict[str, Any] = {
+        "listen": {"stdio": True},
+        "upstreams": {"s": {"command": sys.executable, "args": [str(ERA_SERVER), "stdio", "legacy"],
+                            "timeout": 0.5}},
+        "sandbox": {"backend": "none"},
+        "audit": {"path": str(tmp_path / "audit.jsonl")},
+        **extra,
+    }
+    return parse_config(data, "test")
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
+    cfg = _config(tmp_path, guards=[
+        {"type": "limits"}, {"type": "secret_redaction"}, {"type": "tool_poisoning"},
+        {"type": "tool_filter", "upstreams": {"s": {"deny": ["sql"]}}},
+    ])
+    gw = Gateway(cfg, AuditLog(cfg.audit.path))
+    await gw.start()
+    yield gw
+    await gw.close()
+
+
+def _audit(gw: Gateway) -> list[dict[str, Any]]:
+    gw.audit.flush()
+    assert gw.audit.path is not None
+    return [orjson.loads(line) for line in Path(gw.audit.path).read_bytes().splitlines()]
+
+
+async def test_relayed_call_answers_and_audits_as_the_awaited_path(gateway: Gateway) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    rid = c.call("echo", {"text": "hi"})
+    assert not c.stream.tasks  # relayed: no task
+    relayed = await c.answer(rid)
+    assert relayed == {"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": "echo: hi"}],
+                                                               "isError": False}}
+    awaited = await gateway.handle(c.stream.session, parse(orjson.dumps(
+        {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}})),
+        lambda _: None)
+    assert awaited is not None and orjson.loads(awaited) == relayed
+    first, second = [r for r in _audit(gateway) if r["method"] == "tools/call"]
+    for r in (first, second):
+        del r["ts"], r["latency_ms"]
+    assert first == second
+    assert first["verdict"] == "allow" and first["upstream"] == "s" and first["target"] == "echo"
+    assert "args_sha256" in first
+
+
+async def test_denied_call_is_answered_at_once_with_its_rule(gateway: Gateway) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    rid = c.call("sql", {"region": "eu", "query": "x"})
+    assert not c.stream.tasks
+    assert c.out[-1]["id"] == rid  # answered before the loop ran again
+    assert c.out[-1]["error"]["data"] == {"rule": "tool_filter.denied"}
+    record = _audit(gateway)[-1]
+    assert record["verdict"] == "deny" and record["rule"] == "tool_filter.denied"
+
+
+async def test_unknown_tool_and_timeout_and_crash_are_clear_errors(gateway: Gateway) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    slow = c.call("slow", {"seconds": 5})
+    answer = await c.answer(slow)
+    assert answer["error"]["code"] == errors.UPSTREAM_TIMEOUT
+    assert "did not answer tools/call within 0.5s" in answer["error"]["message"]
+    crash = c.call("crash")
+    answer = await c.answer(crash)
+    assert answer["error"]["code"] == errors.UPSTREAM_UNAVAILABLE
+    assert "exited" in answer["error"]["message"] or "closed" in answer["error"]["message"]
+    verdicts = [(r.get("target"), r["verdict"], r.get("code")) for r in _audit(gateway) if r["method"] == "tools/call"]
+    assert verdicts == [("slow", "error", errors.UPSTREAM_TIMEOUT), ("crash", "error", errors.UPSTREAM_UNAVAILABLE)]
+    up = gateway.upstreams["s"]
+    assert not up._inflight  # nothing left behind
+
+
+async def test_cancelled_call_gets_no_answer_and_is_audited(gateway: Gateway) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    rid = c.call("slow", {"seconds": 0.3})
+    assert rid in c.stream.session.inflight
+    c.send({"method": "notifications/cancelled", "params": {"requestId": rid, "reason": "changed my mind"}})
+    await asyncio.sleep(0.6)
+    assert all(m.get("id") != rid for m in c.out)
+    assert not c.stream.session.inflight and not gateway.upstreams["s"]._inflight
+    assert _audit(gateway)[-1]["verdict"] == "cancelled"
+
+
+async def test_calls_in_flight_finish_when_the_client_hangs_up(gateway: Gateway) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    rids = [c.call("slow", {"seconds": 0.2}) for _ in range(3)]
+    await c.stream.finish()
+    assert sorted(m["id"] for m in c.out if m.get("id") in rids) == rids
+    assert all("result" in m for m in c.out if m.get("id") in rids)
+
+
+async def test_requests_it_cannot_take_go_the_awaited_way(gateway: Gateway) -> None:
+    c = Client(gateway)
+    rid = c.call("echo", {"text": "too early"})  # before initialize
+    assert c.stream.tasks
+    assert (await c.answer(rid))["error"]["message"] == "tools/call before initialize"
+    await c.initialize()
+    c.send({"id": 50, "method": "tools/list"})  # not a routed call
+    assert c.stream.tasks
+    assert len((await c.answer(50))["result"]["tools"]) > 1
+
+
+async def test_an_async_guard_keeps_every_request_on_the_awaited_path(tmp_path: Path) -> None:
+    from bastion.guards.base import ALLOW, BaseGuard, Context, Verdict
+    from bastion.guards.chain import Chain, Installed
+    from bastion.protocol.jsonrpc import Message
+
+    class Waits(BaseGuard):
+        name = "waits"
+
+        async def on_request(self, msg: Message, ctx: Context) -> Verdict:
+            await asyncio.sleep(0)
+            return ALLOW
+
+    cfg = _config(tmp_path)
+    gw = Gateway(cfg, AuditLog(None))
+    gw.chain = Chain([Installed(Waits(), "enforce")])
+    gw._sync_chain = gw.chain.sync["request"] and gw.chain.sync["response"]
+    await gw.start()
+    try:
+        c = Client(gw)
+        await c.initialize()
+        rid = c.call("echo", {"text": "x"})
+        assert c.stream.tasks
+        assert (await c.answer(rid))["result"]["content"][0]["text"] == "echo: x"
+    finally:
+        await gw.close()
