@@ -32,7 +32,7 @@ class Timer:
 
     __slots__ = ("_args", "_bucket", "_callback", "_pending", "_wheel")
 
-    def __init__(self, wheel: _Wheel, bucket: int, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
+    def __init__(self, wheel: Wheel, bucket: int, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
         self._wheel = wheel
         self._bucket = bucket
         self._callback = callback
@@ -53,7 +53,7 @@ class Timer:
                 log.exception("timer callback %r failed", self._callback)
 
 
-class _Wheel:
+class Wheel:
     """The buckets of one event loop, and the loop timer that empties them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -96,17 +96,22 @@ class _Wheel:
             del _wheels[self.loop]  # idle: nothing keeps the loop referenced
 
 
-_wheels: dict[asyncio.AbstractEventLoop, _Wheel] = {}
+_wheels: dict[asyncio.AbstractEventLoop, Wheel] = {}
+
+
+def wheel() -> Wheel:
+    """The timers of the running loop; a caller that arms many keeps it and calls its ``add``."""
+    loop = asyncio.get_running_loop()
+    found = _wheels.get(loop)
+    if found is None:
+        found = _wheels[loop] = Wheel(loop)
+    return found
 
 
 def after(delay: float, callback: Callable[..., object], *args: Any) -> Timer:
     """Call ``callback(*args)`` on the running loop once ``delay`` seconds have passed (up to
     :data:`TICK` later)."""
-    loop = asyncio.get_running_loop()
-    wheel = _wheels.get(loop)
-    if wheel is None:
-        wheel = _wheels[loop] = _Wheel(loop)
-    return wheel.add(delay, callback, args)
+    return wheel().add(delay, callback, args)
 
 
 class deadline:  # lower case: used like asyncio.timeout

@@ -192,3 +192,25 @@ async def test_an_async_guard_keeps_every_request_on_the_awaited_path(tmp_path: 
         assert (await c.answer(rid))["result"]["content"][0]["text"] == "echo: x"
     finally:
         await gw.close()
+
+
+async def test_request_timeout_bounds_both_paths(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, request_timeout=0.3)
+    cfg.upstreams["s"] = cfg.upstreams["s"].model_copy(update={"timeout": 30.0})
+    gw = Gateway(cfg, AuditLog(None))
+    await gw.start()
+    try:
+        c = Client(gw)
+        await c.initialize()
+        relayed = await c.answer(c.call("slow", {"seconds": 3}))
+        assert relayed["error"]["code"] == errors.UPSTREAM_TIMEOUT
+        assert "within 0.3s" in relayed["error"]["message"]
+        awaited = await gw.handle(c.stream.session, parse(orjson.dumps(
+            {"jsonrpc": "2.0", "id": 99, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 3}}})),
+            lambda _: None)
+        assert awaited is not None
+        error = orjson.loads(awaited)["error"]
+        assert error["code"] == errors.UPSTREAM_TIMEOUT
+        assert error["message"] == "tools/call took longer than request_timeout (0.3s)"
+    finally:
+        await gw.close()

@@ -46,6 +46,7 @@ from bastion.protocol.jsonrpc import (
     result_obj,
 )
 from bastion.sandbox.egress import EgressEvent
+from bastion.timers import deadline
 
 log = logging.getLogger("bastion.gateway")
 
@@ -59,6 +60,8 @@ MAX_UPSTREAM_PAGES = 100
 DEFAULT_TTL_MS = 30_000
 BRIDGED_METHODS = {"tools/call", "prompts/get", "resources/read"}
 ROUTED_METHODS = {"tools/call", "prompts/get", "resources/read", "completion/complete"}
+LONG_LIVED_METHODS = {"subscriptions/listen"}
+"""Requests that stay open by design: ``request_timeout`` does not apply to them."""
 """Requests that go to one upstream as they are (what :meth:`Gateway.relay_now` may take)."""
 CACHEABLE_RESULTS = {"resources/read"}
 """Results that need 2026-07-28 cache hints the gateway must add (lists and discover set their own)."""
@@ -126,8 +129,8 @@ class _Relayed:
 
     def on_reply(self, reply: Message | UpstreamError) -> None:
         session, msg, ctx, gw = self.session, self.msg, self.ctx, self.gateway
-        if msg.id is not None:
-            session.inflight.pop(msg.id, None)
+        if msg.id is not None and session.inflight.get(msg.id) is self:
+            del session.inflight[msg.id]
         try:
             if isinstance(reply, UpstreamError):
                 raise reply
@@ -266,7 +269,16 @@ class Gateway:
             if outcome.deny is not None:
                 d = outcome.deny
                 raise _Deny(d.code, f"denied by {d.rule}: {d.reason}", d.rule)
-            result = await handler(session, outcome.message, emit, ctx)
+            if msg.method in LONG_LIVED_METHODS:
+                result = await handler(session, outcome.message, emit, ctx)
+            else:
+                limit = self.cfg.request_timeout
+                try:
+                    with deadline(limit):
+                        result = await handler(session, outcome.message, emit, ctx)
+                except TimeoutError:
+                    raise UpstreamError(errors.UPSTREAM_TIMEOUT,
+                                        f"{msg.method} took longer than request_timeout ({limit:g}s)") from None
             return self._answer(session, msg, ctx, result, rules, timer)
         except asyncio.CancelledError:
             self._audit(session, msg, ctx, "cancelled", None, None, rules, timer)
@@ -304,7 +316,7 @@ class Gateway:
             call = outcome.message
             pending = _Relayed(self, session, msg, ctx, rules, timer, emit)
             pending.uid = up.send_now(call.method, self._upstream_call(call, ctx), RequestRelay(session, emit),
-                                      pending.on_reply)
+                                      pending.on_reply, self.cfg.request_timeout)
         except Exception as exc:
             emit(self._refuse(session, msg, ctx, exc, rules, timer))
             return True
@@ -382,7 +394,7 @@ class Gateway:
     def _audit(self, session: ClientSession, msg: Message, ctx: Context, verdict: str, rule: str | None,
                code: int | None, rules: list[str], timer: Timer) -> None:
         rec: dict[str, Any] = {"session": session.id, "principal": session.principal,
-                               "transport": session.transport, "era": session.era.value, "method": msg.method}
+                               "transport": session.transport, "era": session.era, "method": msg.method}
         if ctx.upstream is not None:
             rec["upstream"] = ctx.upstream
         if ctx.target is not None:

@@ -57,7 +57,7 @@ from bastion.protocol.jsonrpc import (
 from bastion.sandbox.config import SandboxConfig
 from bastion.sandbox.egress import EgressEvent
 from bastion.secrets.embedded import resolve_headers
-from bastion.timers import Timer, after, deadline
+from bastion.timers import Timer, Wheel, deadline, wheel
 from bastion.transports.base import MessageStream
 from bastion.transports.http_client import HttpClient, HttpClientError
 from bastion.transports.sse import parse_events
@@ -425,6 +425,7 @@ class StreamUpstream(Upstream):
         self.ephemeral = False
         """Start a fresh server after every tool call (sandbox ``ephemeral: true``)."""
         self.recycles = 0
+        self._timers: Wheel | None = None
 
     async def recycle(self) -> None:
         """Replace the running server with a fresh one, between calls: a planned restart."""
@@ -468,10 +469,12 @@ class StreamUpstream(Upstream):
             and (bool(self._inflight) or not stream.should_recycle(RECYCLE_MARGIN))
         )
 
-    def send_now(self, method: str, params: JSONObj, relay: Relay | None, on_reply: OnReply) -> int:
+    def send_now(self, method: str, params: JSONObj, relay: Relay | None, on_reply: OnReply,
+                 limit: float | None = None) -> int:
         """Send a request without a task (after :meth:`can_send_now`): ``on_reply`` is called once,
-        with the answer, or with an :class:`UpstreamError` on timeout or when the server goes away.
-        Returns the upstream id, for :meth:`withdraw`."""
+        with the answer, or with an :class:`UpstreamError` on timeout (this upstream's, or ``limit``
+        seconds if that is sooner) or when the server goes away. Returns the upstream id, for
+        :meth:`withdraw`."""
         stream = self._stream
         assert isinstance(stream, StdioChild)
         uid, obj, inflight = self._prepare(method, params, relay, None)
@@ -481,17 +484,21 @@ class StreamUpstream(Upstream):
             self._forget(uid)
             raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc}") from None
         inflight.on_reply = on_reply
-        inflight.timer = after(self.cfg.timeout, self._expire, uid)
+        timers = self._timers
+        if timers is None:
+            timers = self._timers = wheel()  # kept: finding the running loop costs a system call
+        timeout = self.cfg.timeout if limit is None else min(limit, self.cfg.timeout)
+        inflight.timer = timers.add(timeout, self._expire, (uid, timeout))
         return uid
 
-    def _expire(self, uid: int) -> None:
+    def _expire(self, uid: int, timeout: float) -> None:
         inflight = self._inflight.pop(uid, None)
         if inflight is None:
             return
         self._progress.pop(uid, None)
         self._spawn(self.cancel(uid, "timed out"))
         inflight.settle(UpstreamError(errors.UPSTREAM_TIMEOUT, f"upstream {self.name} did not answer "
-                                      f"{inflight.method} within {self.cfg.timeout:g}s"))
+                                      f"{inflight.method} within {timeout:g}s"))
 
     def withdraw(self, uid: int) -> None:
         """The client cancelled a request sent with :meth:`send_now`: tell the server, drop the answer."""

@@ -84,10 +84,14 @@ class Chain:
     def decide(self, phase: Phase, msg: Message, ctx: Context) -> Outcome:
         """:meth:`run` without the event loop, for a phase whose guards are all plain functions
         (:attr:`sync`): what a guard returns that is not a verdict denies, as a crash would."""
-        guards = self._guards(phase, ctx)
         outcome = Outcome(msg)
-        for inst in guards:
-            verdict = _call(inst.guard, phase, outcome.message, ctx)
+        request = phase == "request"
+        for inst in self._guards(phase, ctx):
+            guard = inst.guard
+            try:
+                verdict = guard.on_request(outcome.message, ctx) if request else guard.on_response(outcome.message, ctx)
+            except Exception as exc:  # a crashing guard denies: fail closed
+                verdict = _crashed(guard, phase, exc)
             if verdict is ALLOW:
                 continue
             if not isinstance(verdict, _VERDICTS):
