@@ -273,7 +273,7 @@ class Engine:
         if flags or norm.hidden:
             self._scan_views(norm, data, flags, kind, field, scope, out, add, present)
         ctx: Context | None = None
-        plain = not norm.chars and not norm.hidden
+        plain = not norm.non_ascii and not norm.hidden
         for rule, fn, need, _ in self._heuristics_for(kind, scope, plain):
             if need is not None and need not in flags:
                 continue
