@@ -314,14 +314,23 @@ class Engine:
         seen = {(f.rule, f.start, f.end) for f in out}
         primary_rules = {f.rule for f in out}
         revealed: list[tuple[int, int, str]] = []
-        for view in derived_views(norm, frozenset(flags), data):
+        views = derived_views(norm, frozenset(flags), data)
+        # the decoded views (all but the markup view) in one pass when there are several
+        vnorms = [normalize(v.text) for v in views if v.via != "markup"]
+        batch = self.matcher.scan_spans_many([n.projection() for n in vnorms]) if len(vnorms) > 1 else None
+        k = 0
+        for view in views:
             # the markup view is cut from the normalised text already
             if view.via == "markup":
                 vnorm = Normalized(view.text, view.text, None)
                 matches = self._markup_pass(view, kind, scope, primary_rules, present)
             else:
-                vnorm = normalize(view.text)
-                matches = self._pattern_pass(vnorm.text, vnorm.projection(), kind, scope, None)
+                vnorm = vnorms[k]
+                if batch is not None:
+                    matches = self._owned(vnorm.text, batch[k], {}, kind, scope, None, None)
+                else:
+                    matches = self._pattern_pass(vnorm.text, vnorm.projection(), kind, scope, None)
+                k += 1
             for rule, s, e in matches:
                 vs, ve = vnorm.to_original(s, e)
                 os_, oe = view.to_original(vs, ve)
