@@ -702,15 +702,29 @@ class MultiMatcher:
             return None
         want = {i for i in near if modes[i] != _UNTRUSTED}.difference(full)
         by: dict[int, list[tuple[int, int]]] = {}
+        cut: set[int] = set()
         if want:
-            for s, e in slices:
-                try:
-                    reports = self._hs_reports(data if s == 0 and e == n else data[s:e])
-                except _Flood:
-                    return None
-                for i, hits in reports.items():
-                    if i in want:
-                        by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
+            # all stretches in one pass (see _hs_reports_joined), else one pass per stretch
+            joined: tuple[list[dict[int, list[tuple[int, int]]]], list[set[int]], set[int]] | None
+            try:
+                joined = self._hs_reports_joined([data[s:e] for s, e in slices])
+            except _Flood:
+                joined = None
+            if joined is not None:
+                for (s, _e), reports, cut_here in zip(slices, joined[0], joined[1], strict=True):
+                    for i, hits in reports.items():
+                        if i in want:
+                            by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
+                    cut.update(cut_here)
+            else:
+                for s, e in slices:
+                    try:
+                        reports = self._hs_reports(data if s == 0 and e == n else data[s:e])
+                    except _Flood:
+                        return None
+                    for i, hits in reports.items():
+                        if i in want:
+                            by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
         out: list[tuple[int, int, int]] = []
         finders = self._finders
         for i in sorted({*near, *full}):
@@ -724,7 +738,8 @@ class MultiMatcher:
                 # a lone match with start is exact when it lies, with one character either side,
                 # inside its stretch: the pass saw it as the whole text would
                 windows = [
-                    (s, e, exact and _inside(slices, s, e, n)) for s, e, exact in self._windows(i, found, n)
+                    (s, e, exact and i not in cut and _inside(slices, s, e, n))
+                    for s, e, exact in self._windows(i, found, n)
                 ]
                 out.extend((i, s, e) for s, e in self._spans_in(i, data, windows))
         return out
