@@ -219,3 +219,15 @@ def test_full_fold_table_still_folds(monkeypatch: pytest.MonkeyPatch) -> None:
     n = nz.normalize(text)
     assert n.text == "".join(c if c.isascii() else nz.fold_char(c) for c in text)
     assert len(nz._SINGLE_FOLDS) == 0 and nz._ODD_FOLDS == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["<b>", "</b>", "&amp;", "&#112;", "&lt;", "&nosuch;", "<!-- x -->", "é", "漢",
+                                 "ig", "nore", " ", "\n", "<", ">", "&", ";", "\x1a", "\u200b"]),
+                max_size=30).map("".join))
+def test_markup_view_carries_its_projection(text: str) -> None:
+    from bastion.detect.matcher import project
+
+    n = normalize(text)
+    for view in derived_views(n, frozenset({"markup"})):
+        assert view.data is not None and view.data == project(view.text)

@@ -220,7 +220,7 @@ class Engine:
         finding in the primary view (the only ones the view may add). A pattern without any match
         in the primary text can only match the view where tags were removed or entities decoded:
         only the stretches around those places are scanned for it."""
-        data = project(view.text)
+        data = view.data if view.data is not None else project(view.text)
         owners = self._owners_for(kind, scope)
         specs = self.matcher.specs
         near: list[int] = []

@@ -154,6 +154,7 @@ class View:
     origin: tuple[int, int]
     offsets: OffsetMap | None = None
     base: Normalized | None = None  # offsets map into base.text, which maps to the original
+    data: bytes | None = field(default=None, compare=False)  # the projection of text, when built along the way
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         if self.offsets is None:
@@ -580,30 +581,50 @@ def _try_escapes(block: str) -> str | None:
     return s if _printable_text(s) else None
 
 
-def _strip_markup(text: str, data: bytes | None = None) -> tuple[str, OffsetMap] | None:
-    """``text`` without tags, with entities decoded; None when nothing changes."""
+_UNESCAPED: dict[str, str] = {}
+
+
+def _unescape(entity: str) -> str:
+    rep = _UNESCAPED.get(entity)
+    if rep is None:
+        rep = html.unescape(entity)
+        if len(_UNESCAPED) < 4096:
+            _UNESCAPED[entity] = rep
+    return rep
+
+
+def _strip_markup(text: str, data: bytes | None = None) -> tuple[str, OffsetMap, bytes] | None:
+    """``text`` without tags, with entities decoded, and its projection; None when nothing
+    changes. ``data`` is the projection of ``text`` when known."""
+    if data is None:
+        data = project(text)
     parts: list[str] = []
+    parts_data: list[bytes] = []
     offsets = OffsetMap()
+    keep = offsets.keep
+    replace = offsets.replace
     pos = 0
     changed = False
     for s, e in _MARKUP.spans(text, data):
         if s > pos:
             parts.append(text[pos:s])
-            offsets.keep(pos, s)
-        token = text[s:e]
-        if token.startswith("&"):
-            rep = html.unescape(token)
+            parts_data.append(data[pos:s])
+            keep(pos, s)
+        if data[s] == 0x26:  # "&": an entity (a token starts with an ASCII "<" or "&")
+            rep = _unescape(text[s:e])
             parts.append(rep)
-            offsets.replace(s, e, len(rep))
+            parts_data.append(project(rep))
+            replace(s, e, len(rep))
         else:
-            offsets.replace(s, e, 0)
+            replace(s, e, 0)
         changed = True
         pos = e
     if not changed:
         return None
     parts.append(text[pos:])
-    offsets.keep(pos, len(text))
-    return "".join(parts), offsets
+    parts_data.append(data[pos:])
+    keep(pos, len(text))
+    return "".join(parts), offsets, b"".join(parts_data)
 
 
 def derived_views(norm: Normalized, flags: frozenset[str], data: bytes | None = None) -> list[View]:
@@ -644,6 +665,6 @@ def derived_views(norm: Normalized, flags: frozenset[str], data: bytes | None = 
     if "markup" in flags:
         stripped = _strip_markup(text, data)
         if stripped is not None:
-            s_text, s_map = stripped
-            views.append(View(s_text, "markup", (0, len(norm.original)), s_map, norm))
+            s_text, s_map, s_data = stripped
+            views.append(View(s_text, "markup", (0, len(norm.original)), s_map, norm, s_data))
     return views
