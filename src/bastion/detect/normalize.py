@@ -414,11 +414,14 @@ def normalize(text: str) -> Normalized:
     offsets.keep(pos, len(text))
     offsets.source_length = len(text)
     replacements = list(folded_na)
+    projected = list(project(folded_na).decode("ascii"))
+    odd_projected = {c: project(fold).decode("ascii") for c, fold in odd_folds.items()}
     for i, c in zip(indices, odd_chars, strict=True):
         replacements[i] = odd_folds[c]
+        projected[i] = odd_projected[c]
     folded = _interleave(parts, replacements)
     return Normalized(text, folded, offsets, _hidden_runs(text, frozenset(odd_folds), odd_chars, odd_offsets), na,
-                      project(folded), odd_chars, odd_offsets, original_data)
+                      _interleave(parts, projected).encode("ascii"), odd_chars, odd_offsets, original_data)
 
 
 def _projection_of(parts: list[str], folded_na: str) -> bytes:
