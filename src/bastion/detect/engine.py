@@ -47,6 +47,7 @@ MAX_FINDINGS_PER_RULE = 16
 MAX_OCCURRENCES_PER_SIGNAL = 64
 
 _NAME_SEPARATORS = re.compile(r"[_\-.]")
+_EMPTY_SCORE = score_findings(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +410,7 @@ class Engine:
         """Combine, score and package the findings of one item."""
         if not findings:
             # combination rules need signals, so nothing to combine
-            score = score_findings(())
+            score = _EMPTY_SCORE
             return ItemReport(name=name, kind=kind, score=score,
                               verdict="malicious" if score >= self.threshold else "benign",
                               findings=(), threshold=self.threshold)
