@@ -103,7 +103,16 @@ def test_markup_view_of_long_texts_is_scanned_near_tags(monkeypatch: pytest.Monk
     assert sum(any(k[3] == "markup" and k[0] == "PI-001" for k in ks) for ks in full) >= len(full) // 2
 
 
-def test_scan_near_equals_scan_for_patterns_absent_from_the_source() -> None:
+@pytest.mark.parametrize("joined", [True, False])
+def test_scan_near_equals_scan_for_patterns_absent_from_the_source(joined: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stretches are scanned in one joined pass, or one pass each after a flood of reports."""
+    from bastion.detect import matcher as mt
+
+    if not joined:
+        def flood(self: mt.MultiMatcher, pieces: object) -> None:
+            raise mt._Flood
+
+        monkeypatch.setattr(mt.MultiMatcher, "_hs_reports_joined", flood)
     engine = default_engine()
     m = engine.matcher
     if not m.positions:

@@ -193,3 +193,64 @@ def test_engine_with_each_backend_gives_identical_reports() -> None:
     text = SAMPLES[1] + " " + SAMPLES[2]
     reports = {b: Engine(backend=b).scan_text(text).to_dict() for b in BACKENDS}
     assert all(r == reports[BACKENDS[0]] for r in reports.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# several texts in one pass
+
+def _span_triples(m: MultiMatcher, data: bytes) -> list[tuple[int, int, int]]:
+    """What scan_spans_many promises for one text: scan_data's span patterns that are not lazy."""
+    return [t for t in m.scan_data(data)[0] if m.specs[t[0]].spans and not m.specs[t[0]].lazy]
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        # each piece alone: [(pattern, start, end)]; offsets are piece offsets
+        ([b"abc", b"xabcx", b""], [[(0, 0, 3)], [(0, 1, 4)], []]),
+        ([b"", b"abc"], [[], [(0, 0, 3)]]),
+        # a match across the separator belongs to no piece
+        ([b"ab", b"c"], [[], []]),
+        # \b at a piece edge reads like a text edge
+        ([b"abc", b"abcd", b"zabc"], [[(0, 0, 3)], [(0, 0, 3)], [(0, 1, 4)]]),
+    ],
+)
+def test_joined_pass_maps_reports_back_to_each_piece(
+    pieces: list[bytes], expected: list[list[tuple[int, int, int]]]
+) -> None:
+    m = MultiMatcher([PatternSpec(r"abc", True), PatternSpec(r"\bq\b", True)])
+    got = m.scan_spans_many(pieces)
+    if m.positions:
+        assert got == expected
+        assert got == [_span_triples(m, p) for p in pieces]
+    else:
+        assert got is None
+
+
+def test_joined_pass_cuts_a_match_that_starts_in_an_earlier_piece() -> None:
+    """``a[^z]{0,8}b`` matches across the separator; the piece alone still has its own match."""
+    m = MultiMatcher([PatternSpec(r"a[^z]{0,8}b", True)])
+    if not m.positions:
+        pytest.skip("needs Hyperscan with RE2")
+    _by, cut, _ = m._hs_reports_joined([b"xa", b"zab", b"aab"])
+    assert 0 in cut[1] or 0 in cut[2]
+    assert m.scan_spans_many([b"xa", b"zab", b"aab"]) == [[], [(0, 1, 3)], [(0, 0, 3)]]
+
+
+_PIECE_WORDS = [
+    "ignore", "previous", "instructions", "you", "must", " ", "\n", ".", "read", "~/.ssh/id_rsa", "the", "b",
+    "user", "do not", "mention", "<IMPORTANT>", "tool", "é", "send", "to", "@", "x.example", "4111", "a",
+    "1111", "-", "system prompt", "your", "response", "in", "AKIA", "ABCDEFGHIJKLMNOP", "\u200b", "</",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECE_WORDS), max_size=25).map("".join), max_size=6))
+def test_joined_pass_equals_one_pass_per_text(texts: list[str]) -> None:
+    from bastion.detect.matcher import project
+
+    m = default_engine().matcher
+    datas = [project(t) for t in texts]
+    got = m.scan_spans_many(datas)
+    if got is not None:
+        assert got == [_span_triples(m, d) for d in datas]

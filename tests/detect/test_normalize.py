@@ -173,11 +173,61 @@ def test_odd_characters_are_located_exactly(text: str) -> None:
 
 
 def test_many_distinct_odd_characters_are_located_exactly() -> None:
-    """More distinct odd characters than ``str.find`` passes: located by position instead."""
-    from bastion.detect.normalize import _FIND_PASSES
-
-    marks = [chr(0x300 + i) for i in range(_FIND_PASSES + 8)]  # combining marks, dropped
+    marks = [chr(0x300 + i) for i in range(40)]  # combining marks, dropped
     text = "".join(f"w{m}ord é " for m in marks) + "\u200b end"
     n = normalize(text)
     assert n.text == "word e " * len(marks) + " end"
     assert n.odd_offsets == [i for i, c in enumerate(text) if c in marks or c == "\u200b"]
+
+
+def test_dropped_characters_are_odd() -> None:
+    """``has_dropped`` looks among the odd characters only: every invisible character is one."""
+    from bastion.detect.normalize import BIDI_CONTROLS, ZERO_WIDTH, fold_char
+
+    assert all(fold_char(c) == "" for c in ZERO_WIDTH | BIDI_CONTROLS)
+    for c in sorted(ZERO_WIDTH | BIDI_CONTROLS):
+        n = normalize(f"a{c}b é")
+        assert n.has_dropped(frozenset(c))
+        assert not n.has_dropped(frozenset("\u2062" if c != "\u2062" else "\u2063"))
+    assert not normalize("plain é").has_dropped(ZERO_WIDTH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \x00\x1a?é’ﬁ\u200b\u202e\u00a0іо漢\U0001d41a\u0301\U000e0041½")),
+               max_size=60))
+def test_non_ascii_characters_and_projection(text: str) -> None:
+    """The non-ASCII characters kept along the way, and the projection built from the folds."""
+    from bastion.detect.matcher import project
+    from bastion.detect.normalize import BIDI_CONTROLS, ZERO_WIDTH
+
+    n = normalize(text)
+    assert n.non_ascii == "".join(c for c in text if not c.isascii())
+    assert n.chars == frozenset(n.non_ascii)
+    assert n.projection() == project(n.text)
+    for chars in (ZERO_WIDTH, BIDI_CONTROLS, frozenset("\u200b"), frozenset("\u202e")):
+        assert n.has_dropped(chars) == (not chars.isdisjoint(text))
+
+
+def test_full_fold_table_still_folds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared translate table stops growing at its limit; characters beyond it still fold."""
+    from bastion.detect import normalize as nz
+
+    monkeypatch.setattr(nz, "_MAX_TABLE", 0)
+    monkeypatch.setattr(nz, "_SINGLE_FOLDS", nz._SingleFolds())
+    monkeypatch.setattr(nz, "_ODD_FOLDS", {})
+    text = "ﬁle іgnоrе\u200b x\U0001d41a ½"
+    n = nz.normalize(text)
+    assert n.text == "".join(c if c.isascii() else nz.fold_char(c) for c in text)
+    assert len(nz._SINGLE_FOLDS) == 0 and nz._ODD_FOLDS == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["<b>", "</b>", "&amp;", "&#112;", "&lt;", "&nosuch;", "<!-- x -->", "é", "漢",
+                                 "ig", "nore", " ", "\n", "<", ">", "&", ";", "\x1a", "\u200b"]),
+                max_size=30).map("".join))
+def test_markup_view_carries_its_projection(text: str) -> None:
+    from bastion.detect.matcher import project
+
+    n = normalize(text)
+    for view in derived_views(n, frozenset({"markup"})):
+        assert view.data is not None and view.data == project(view.text)

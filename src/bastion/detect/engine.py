@@ -47,6 +47,7 @@ MAX_FINDINGS_PER_RULE = 16
 MAX_OCCURRENCES_PER_SIGNAL = 64
 
 _NAME_SEPARATORS = re.compile(r"[_\-.]")
+_EMPTY_SCORE = score_findings(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +221,7 @@ class Engine:
         finding in the primary view (the only ones the view may add). A pattern without any match
         in the primary text can only match the view where tags were removed or entities decoded:
         only the stretches around those places are scanned for it."""
-        data = project(view.text)
+        data = view.data if view.data is not None else project(view.text)
         owners = self._owners_for(kind, scope)
         specs = self.matcher.specs
         near: list[int] = []
@@ -273,7 +274,7 @@ class Engine:
         if flags or norm.hidden:
             self._scan_views(norm, data, flags, kind, field, scope, out, add, present)
         ctx: Context | None = None
-        plain = not norm.chars and not norm.hidden
+        plain = not norm.non_ascii and not norm.hidden
         for rule, fn, need, _ in self._heuristics_for(kind, scope, plain):
             if need is not None and need not in flags:
                 continue
@@ -314,14 +315,23 @@ class Engine:
         seen = {(f.rule, f.start, f.end) for f in out}
         primary_rules = {f.rule for f in out}
         revealed: list[tuple[int, int, str]] = []
-        for view in derived_views(norm, frozenset(flags), data):
+        views = derived_views(norm, frozenset(flags), data)
+        # the decoded views (all but the markup view) in one pass when there are several
+        vnorms = [normalize(v.text) for v in views if v.via != "markup"]
+        batch = self.matcher.scan_spans_many([n.projection() for n in vnorms]) if len(vnorms) > 1 else None
+        k = 0
+        for view in views:
             # the markup view is cut from the normalised text already
             if view.via == "markup":
                 vnorm = Normalized(view.text, view.text, None)
                 matches = self._markup_pass(view, kind, scope, primary_rules, present)
             else:
-                vnorm = normalize(view.text)
-                matches = self._pattern_pass(vnorm.text, vnorm.projection(), kind, scope, None)
+                vnorm = vnorms[k]
+                if batch is not None:
+                    matches = self._owned(vnorm.text, batch[k], {}, kind, scope, None, None)
+                else:
+                    matches = self._pattern_pass(vnorm.text, vnorm.projection(), kind, scope, None)
+                k += 1
             for rule, s, e in matches:
                 vs, ve = vnorm.to_original(s, e)
                 os_, oe = view.to_original(vs, ve)
@@ -400,7 +410,7 @@ class Engine:
         """Combine, score and package the findings of one item."""
         if not findings:
             # combination rules need signals, so nothing to combine
-            score = score_findings(())
+            score = _EMPTY_SCORE
             return ItemReport(name=name, kind=kind, score=score,
                               verdict="malicious" if score >= self.threshold else "benign",
                               findings=(), threshold=self.threshold)

@@ -67,7 +67,7 @@ def _is_emoji_like(ch: str) -> bool:
 def invisible_characters(ctx: Context) -> list[Hit]:
     """Zero-width and other invisible characters next to ASCII letters, or in runs."""
     text = ctx.norm.original
-    if ctx.norm.chars.isdisjoint(ZERO_WIDTH):
+    if not ctx.norm.has_dropped(ZERO_WIDTH):
         return []
     hits: list[Hit] = []
     for s, e in ctx.norm.runs(_INVISIBLE_RUN):
@@ -97,7 +97,7 @@ _BIDI_RUN = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]+")
 def bidi_controls(ctx: Context) -> list[Hit]:
     """Bidirectional embedding/override/isolate controls."""
     text = ctx.norm.original
-    if ctx.norm.chars.isdisjoint(BIDI_CONTROLS):
+    if not ctx.norm.has_dropped(BIDI_CONTROLS):
         return []
     return [
         Hit(s, e, "bidi control(s) " + ", ".join(f"U+{ord(c):04X}" for c in text[s:e][:4]))
@@ -133,6 +133,7 @@ def variation_selectors(ctx: Context) -> list[Hit]:
 _GREEK_SAFE = frozenset("μπΩΔΣ")  # units and math symbols that legitimately sit next to Latin
 _LOOKALIKES = "".join(sorted(c for c in CONFUSABLES if c not in _GREEK_SAFE and len(c) == 1 and c.isalpha()))
 _LOOKALIKE_SET = frozenset(_LOOKALIKES)
+_LOOKALIKE_CHAR = re.compile(f"[{_LOOKALIKES}]")
 _L = "A-Za-z"
 # a run of Latin letters and look-alikes that holds at least one of each
 _MIXED = re.compile(
@@ -148,7 +149,7 @@ _LETTER_NEXT_TO_PLACEHOLDER = re.compile(rb"\x1a(?:(?<=[A-Za-z]\x1a)|(?=[A-Za-z]
 @heuristic("mixed_script")
 def mixed_script(ctx: Context) -> list[Hit]:
     """Words mixing Latin letters with Cyrillic/Greek/Armenian look-alikes."""
-    if ctx.norm.chars.isdisjoint(_LOOKALIKE_SET):
+    if not _LOOKALIKE_CHAR.search(ctx.norm.non_ascii):
         return []
     text = ctx.norm.original
     # Every match holds a Latin letter right next to a look-alike, at most 41 characters after

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import importlib
+import itertools
 import re
 import threading
 from collections.abc import Sequence
@@ -58,6 +59,9 @@ re2: Any = _optional("re2")
 
 MAX_SPANS_PER_PATTERN = 256
 PLACEHOLDER = "\x1a"
+SEPARATOR = b"\n"
+"""What :meth:`MultiMatcher.scan_spans_many` puts between the texts of one pass (not a word
+character)."""
 SOM_MAX_WIDTH = 120
 """Patterns whose longest match is at most this long are compiled with a start of match (larger
 ones mostly make Hyperscan's SOM tracking too large); the others get end-based windows."""
@@ -437,25 +441,23 @@ class MultiMatcher:
 
     def _hs_reports(self, data: bytes) -> dict[int, list[tuple[int, int]]]:
         """Hyperscan reports of one pass, by pattern: ``(start of match or 0, end)``."""
-        reports: list[tuple[int, int, int]] = []
-        add = reports.append
+        by: dict[int, list[tuple[int, int]]] = {}
+        get = by.get
         budget = REPORTS_BASE + int(len(data) * REPORTS_PER_BYTE)
+        seen = itertools.count()
 
         def on_match(i: int, s: int, e: int, _flags: int, _ctx: object) -> bool:
-            add((i, s, e))
-            return len(reports) > budget  # True stops the scan
+            lst = get(i)
+            if lst is None:
+                by[i] = [(s, e)]
+            else:
+                lst.append((s, e))
+            return next(seen) >= budget  # True stops the scan
 
         try:
             self._hs_db.scan(data, match_event_handler=on_match, scratch=self._hs_scratch())
         except hyperscan.ScanTerminated:
             raise _Flood from None
-        by: dict[int, list[tuple[int, int]]] = {}
-        for i, s, e in reports:
-            lst = by.get(i)
-            if lst is None:
-                by[i] = [(s, e)]
-            else:
-                lst.append((s, e))
         return by
 
     def _windows(self, i: int, hits: list[tuple[int, int]], n: int) -> list[Window]:
@@ -571,6 +573,95 @@ class MultiMatcher:
             out.extend((i, s, e) for s, e in self._finders[i].finditer(data, spec.limit))
         return out, lazy
 
+    def _hs_reports_joined(
+        self, pieces: Sequence[bytes]
+    ) -> tuple[list[dict[int, list[tuple[int, int]]]], list[set[int]], set[int]]:
+        """The Hyperscan reports of each of ``pieces`` from one pass over them joined by
+        :data:`SEPARATOR`. Per piece: the reports by pattern, in piece offsets (see
+        :meth:`_hs_reports`), and the start-of-match patterns with a report that started before
+        the piece (its start is then the piece start, no longer a start of match). Also the
+        presence-only patterns reported anywhere (a single report for the whole pass).
+
+        Reports ending in a piece are those of a pass over the piece alone, and more: no pattern
+        has an anchor, and the separator is not a word character, so ``\\b`` reads a piece edge
+        as it reads a text edge; a report may also come from a match that starts in an earlier
+        piece (its window, cut at the piece start, is then searched). Raises :class:`_Flood`."""
+        starts: list[int] = []
+        pos = 0
+        for piece in pieces:
+            starts.append(pos)
+            pos += len(piece) + 1
+        by_piece: list[dict[int, list[tuple[int, int]]]] = [{} for _ in pieces]
+        cut: list[set[int]] = [set() for _ in pieces]
+        presence: set[int] = set()
+        if pos <= 1:
+            return by_piece, cut, presence
+        modes = self._modes
+        for i, hits in self._hs_reports(SEPARATOR.join(pieces)).items():
+            mode = modes[i]
+            if mode in (_PRESENCE, _UNTRUSTED):
+                presence.add(i)
+                continue
+            som = mode == _SOM
+            for s, e in hits:
+                k = bisect.bisect_right(starts, e - 1) - 1
+                base = starts[k]
+                if e - base > len(pieces[k]):
+                    continue  # ends on a separator
+                if not som:
+                    local = (0, e - base)
+                elif s < base:
+                    local = (0, e - base)
+                    cut[k].add(i)
+                else:
+                    local = (s - base, e - base)
+                lst = by_piece[k].get(i)
+                if lst is None:
+                    by_piece[k][i] = [local]
+                else:
+                    lst.append(local)
+        return by_piece, cut, presence
+
+    def scan_spans_many(self, datas: Sequence[bytes]) -> list[list[tuple[int, int, int]]] | None:
+        """For each of ``datas`` (projections), the triples of :meth:`scan_data` of its span
+        patterns that are not lazy, in the same order, from one Hyperscan pass over all of them.
+        None when this does not apply (no match positions, a flood of reports): then use
+        :meth:`scan_data` on each."""
+        if not self.positions:
+            return None
+        try:
+            by_piece, cut, presence = self._hs_reports_joined(datas)
+        except _Flood:
+            return None
+        specs = self.specs
+        modes = self._modes
+        finders = self._finders
+        wanted_presence = sorted(i for i in presence if specs[i].spans and not specs[i].lazy)
+        untrusted = [(i, first) for i, first in self._untrusted_first if specs[i].spans and not specs[i].lazy]
+        out: list[list[tuple[int, int, int]]] = []
+        for data, by, cut_here in zip(datas, by_piece, cut, strict=True):
+            found: list[tuple[int, int, int]] = []
+            if not data:
+                out.append(found)
+                continue
+            n = len(data)
+            extra = [i for i in wanted_presence if modes[i] == _PRESENCE]
+            extra.extend(i for i, first in untrusted if first is None or first in data)
+            for i in sorted(by.keys() | set(extra)) if extra else sorted(by):
+                spec = specs[i]
+                if not spec.spans or spec.lazy:
+                    continue
+                mode = modes[i]
+                if mode in (_PRESENCE, _UNTRUSTED):
+                    found.extend((i, s, e) for s, e in finders[i].finditer(data, spec.limit))
+                    continue
+                windows = self._windows(i, by[i], n)
+                if i in cut_here:
+                    windows = [(s, e, False) for s, e, _ in windows]
+                found.extend((i, s, e) for s, e in self._spans_in(i, data, windows))
+            out.append(found)
+        return out
+
     def scan_near(
         self, data: bytes, points: Sequence[int], near: Sequence[int], full: Sequence[int] = ()
     ) -> list[tuple[int, int, int]] | None:
@@ -611,15 +702,29 @@ class MultiMatcher:
             return None
         want = {i for i in near if modes[i] != _UNTRUSTED}.difference(full)
         by: dict[int, list[tuple[int, int]]] = {}
+        cut: set[int] = set()
         if want:
-            for s, e in slices:
-                try:
-                    reports = self._hs_reports(data if s == 0 and e == n else data[s:e])
-                except _Flood:
-                    return None
-                for i, hits in reports.items():
-                    if i in want:
-                        by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
+            # all stretches in one pass (see _hs_reports_joined), else one pass per stretch
+            joined: tuple[list[dict[int, list[tuple[int, int]]]], list[set[int]], set[int]] | None
+            try:
+                joined = self._hs_reports_joined([data[s:e] for s, e in slices])
+            except _Flood:
+                joined = None
+            if joined is not None:
+                for (s, _e), reports, cut_here in zip(slices, joined[0], joined[1], strict=True):
+                    for i, hits in reports.items():
+                        if i in want:
+                            by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
+                    cut.update(cut_here)
+            else:
+                for s, e in slices:
+                    try:
+                        reports = self._hs_reports(data if s == 0 and e == n else data[s:e])
+                    except _Flood:
+                        return None
+                    for i, hits in reports.items():
+                        if i in want:
+                            by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
         out: list[tuple[int, int, int]] = []
         finders = self._finders
         for i in sorted({*near, *full}):
@@ -633,7 +738,8 @@ class MultiMatcher:
                 # a lone match with start is exact when it lies, with one character either side,
                 # inside its stretch: the pass saw it as the whole text would
                 windows = [
-                    (s, e, exact and _inside(slices, s, e, n)) for s, e, exact in self._windows(i, found, n)
+                    (s, e, exact and i not in cut and _inside(slices, s, e, n))
+                    for s, e, exact in self._windows(i, found, n)
                 ]
                 out.extend((i, s, e) for s, e in self._spans_in(i, data, windows))
         return out

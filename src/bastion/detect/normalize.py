@@ -30,7 +30,6 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, count
 from typing import Any
 from urllib.parse import unquote
 
@@ -155,6 +154,7 @@ class View:
     origin: tuple[int, int]
     offsets: OffsetMap | None = None
     base: Normalized | None = None  # offsets map into base.text, which maps to the original
+    data: bytes | None = field(default=None, compare=False)  # the projection of text, when built along the way
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         if self.offsets is None:
@@ -171,7 +171,8 @@ class Normalized:
     text: str
     offsets: OffsetMap | None
     hidden: tuple[HiddenRun, ...] = ()
-    chars: frozenset[str] = frozenset()  # the distinct non-ASCII characters of the original
+    # the non-ASCII characters of the original, in order ("" for ASCII text)
+    non_ascii: str = ""
     # the ASCII projection of ``text`` (see :func:`bastion.detect.matcher.project`) when it was
     # cheap to build along the way; None means "not built"
     data: bytes | None = None
@@ -182,6 +183,21 @@ class Normalized:
     odd_offsets: list[int] | None = field(default=None, compare=False)
     # the ASCII projection of :attr:`original` when it was built along the way
     original_data: bytes | None = field(default=None, compare=False)
+    _chars: list[frozenset[str]] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def chars(self) -> frozenset[str]:
+        """The distinct non-ASCII characters of the original (built on first use)."""
+        if not self._chars:
+            self._chars.append(frozenset(self.non_ascii))
+        return self._chars[0]
+
+    def has_dropped(self, chars: frozenset[str]) -> bool:
+        """Does the original hold any of ``chars``, characters the primary view drops (all of them
+        odd, see :attr:`odd`)? Looked for among the odd characters when they are known."""
+        if self.odd_offsets is not None:
+            return not chars.isdisjoint(self.odd)
+        return not chars.isdisjoint(self.chars)
 
     def original_projection(self) -> bytes:
         """The ASCII projection of :attr:`original`."""
@@ -299,25 +315,6 @@ def _runs_in_text(run: re.Pattern[str], chars: str, positions: list[int], min_le
     return out
 
 
-_FIND_PASSES = 32
-"""Up to this many distinct odd characters are located by one ``str.find`` pass each."""
-
-
-def _indices_of(wanted: frozenset[str], na: str) -> list[int]:
-    """The ascending indices in ``na`` of its characters in ``wanted`` (by C-level searches when
-    they are few)."""
-    if len(wanted) > _FIND_PASSES:
-        return list(compress(count(), map(wanted.__contains__, na)))
-    indices: list[int] = []
-    for c in wanted:
-        k = na.find(c)
-        while k >= 0:
-            indices.append(k)
-            k = na.find(c, k + 1)
-    indices.sort()
-    return indices
-
-
 def _offsets(indices: list[int], parts: list[str]) -> list[int]:
     """The offsets in a text of its non-ASCII characters with the ascending ``indices`` (among
     its non-ASCII characters), given the ASCII stretches ``parts`` around them: the i-th is at
@@ -340,65 +337,97 @@ def _interleave(segments: list[str], replacements: Sequence[str]) -> str:
     return "".join(out)
 
 
-class _FoldTable(dict[int, str]):
-    """The ``str.translate`` table of one text, filled as characters are first seen (so its keys
-    end up being the text's distinct non-ASCII characters): each character's fold when that is
-    one character, else the character itself; those *odd* characters go to :attr:`odd`."""
+_ODD = "\x00"
+"""What :data:`_SINGLE_FOLDS` maps odd characters to: no non-ASCII character folds to it."""
+_MAX_TABLE = 1 << 16
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.odd: dict[str, str] = {}
+
+class _SingleFolds(dict[int, str]):
+    """The process-wide ``str.translate`` table for non-ASCII characters, filled as characters
+    are first seen: each character's fold when that is one character other than :data:`_ODD`,
+    else :data:`_ODD` (the character is *odd*; its fold is in :data:`_ODD_FOLDS`)."""
 
     def __missing__(self, cp: int) -> str:
         c = chr(cp)
         fold = fold_char(c)
-        if len(fold) != 1:
-            self.odd[c] = fold
-            fold = c
-        self[cp] = fold
+        if len(fold) != 1 or fold == _ODD:
+            if len(_ODD_FOLDS) < _MAX_TABLE:
+                _ODD_FOLDS[c] = fold
+            fold = _ODD
+        if len(self) < _MAX_TABLE:
+            self[cp] = fold
         return fold
+
+
+_SINGLE_FOLDS = _SingleFolds()
+_ODD_FOLDS: dict[str, str] = {}
+
+
+def _odd_fold(c: str) -> str:
+    fold = _ODD_FOLDS.get(c)
+    return fold if fold is not None else fold_char(c)
+
+
+def _positions(text: str, ch: str) -> list[int]:
+    """The ascending indices of ``ch`` in ``text`` (by C-level searches)."""
+    out: list[int] = []
+    k = text.find(ch)
+    while k >= 0:
+        out.append(k)
+        k = text.find(ch, k + 1)
+    return out
 
 
 def normalize(text: str) -> Normalized:
     """Build the primary view of ``text`` (see the module docstring)."""
     if text.isascii():
         return Normalized(text, text, None)
-    # Only the non-ASCII characters are looked at one by one, in one ``translate`` of them alone
-    # (the UTF-8 of the text without its ASCII bytes). The rest is a few C-level passes: the
-    # projection, one split into the ASCII stretches between non-ASCII characters, one join.
+    # Only the non-ASCII characters are looked at, in one ``translate`` of them alone (the UTF-8
+    # of the text without its ASCII bytes) with a table shared by every call. The rest is a few
+    # C-level passes: the projection, one split into the ASCII stretches between non-ASCII
+    # characters, one join.
     utf8 = text.encode("utf-8", "surrogatepass")
     original_data = project_utf8(utf8)
     na = utf8.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
-    table = _FoldTable()
-    folded_na = na.translate(table)
-    chars = frozenset(map(chr, table))
-    if not table.odd and folded_na == na:
-        return Normalized(text, text, None, (), chars, original_data, odd_offsets=[], original_data=original_data)
+    folded_na = na.translate(_SINGLE_FOLDS)
+    has_odd = _ODD in folded_na
+    if not has_odd and folded_na == na:
+        return Normalized(text, text, None, (), na, original_data, odd_offsets=[], original_data=original_data)
     parts = _segments(text, original_data)
-    if not table.odd:
+    if not has_odd:
         # every character maps to exactly one: same length, identity offsets
         folded = _interleave(parts, folded_na)
-        return Normalized(text, folded, None, (), chars, project(folded), odd_offsets=[], original_data=original_data)
+        return Normalized(text, folded, None, (), na, _projection_of(parts, folded_na), odd_offsets=[],
+                          original_data=original_data)
     # The odd characters (dropped invisibles, ligatures) are the only places where offsets shift,
     # and every hidden or invisible run is made of them: they are all that is located.
-    odd = frozenset(table.odd)
-    indices = _indices_of(odd, na)
+    indices = _positions(folded_na, _ODD)
     odd_offsets = _offsets(indices, parts)
     odd_chars = "".join([na[i] for i in indices])
+    odd_folds = {c: _odd_fold(c) for c in set(odd_chars)}
     offsets = OffsetMap()
     pos = 0
     for k, c in zip(odd_offsets, odd_chars, strict=True):
         offsets.keep(pos, k)
-        offsets.replace(k, k + 1, len(table.odd[c]))
+        offsets.replace(k, k + 1, len(odd_folds[c]))
         pos = k + 1
     offsets.keep(pos, len(text))
     offsets.source_length = len(text)
     replacements = list(folded_na)
+    projected = list(project(folded_na).decode("ascii"))
+    odd_projected = {c: project(fold).decode("ascii") for c, fold in odd_folds.items()}
     for i, c in zip(indices, odd_chars, strict=True):
-        replacements[i] = table.odd[c]
+        replacements[i] = odd_folds[c]
+        projected[i] = odd_projected[c]
     folded = _interleave(parts, replacements)
-    return Normalized(text, folded, offsets, _hidden_runs(text, odd, odd_chars, odd_offsets), chars, project(folded),
-                      odd_chars, odd_offsets, original_data)
+    return Normalized(text, folded, offsets, _hidden_runs(text, frozenset(odd_folds), odd_chars, odd_offsets), na,
+                      _interleave(parts, projected).encode("ascii"), odd_chars, odd_offsets, original_data)
+
+
+def _projection_of(parts: list[str], folded_na: str) -> bytes:
+    """The projection of ``_interleave(parts, folded_na)`` (``folded_na`` one character per
+    non-ASCII character), built from the projection of the folds alone."""
+    return _interleave(parts, project(folded_na).decode("ascii")).encode("ascii")
 
 
 def _hidden_runs(text: str, odd: frozenset[str], odd_chars: str, odd_offsets: list[int]) -> tuple[HiddenRun, ...]:
@@ -555,30 +584,50 @@ def _try_escapes(block: str) -> str | None:
     return s if _printable_text(s) else None
 
 
-def _strip_markup(text: str, data: bytes | None = None) -> tuple[str, OffsetMap] | None:
-    """``text`` without tags, with entities decoded; None when nothing changes."""
+_UNESCAPED: dict[str, str] = {}
+
+
+def _unescape(entity: str) -> str:
+    rep = _UNESCAPED.get(entity)
+    if rep is None:
+        rep = html.unescape(entity)
+        if len(_UNESCAPED) < 4096:
+            _UNESCAPED[entity] = rep
+    return rep
+
+
+def _strip_markup(text: str, data: bytes | None = None) -> tuple[str, OffsetMap, bytes] | None:
+    """``text`` without tags, with entities decoded, and its projection; None when nothing
+    changes. ``data`` is the projection of ``text`` when known."""
+    if data is None:
+        data = project(text)
     parts: list[str] = []
+    parts_data: list[bytes] = []
     offsets = OffsetMap()
+    keep = offsets.keep
+    replace = offsets.replace
     pos = 0
     changed = False
     for s, e in _MARKUP.spans(text, data):
         if s > pos:
             parts.append(text[pos:s])
-            offsets.keep(pos, s)
-        token = text[s:e]
-        if token.startswith("&"):
-            rep = html.unescape(token)
+            parts_data.append(data[pos:s])
+            keep(pos, s)
+        if data[s] == 0x26:  # "&": an entity (a token starts with an ASCII "<" or "&")
+            rep = _unescape(text[s:e])
             parts.append(rep)
-            offsets.replace(s, e, len(rep))
+            parts_data.append(project(rep))
+            replace(s, e, len(rep))
         else:
-            offsets.replace(s, e, 0)
+            replace(s, e, 0)
         changed = True
         pos = e
     if not changed:
         return None
     parts.append(text[pos:])
-    offsets.keep(pos, len(text))
-    return "".join(parts), offsets
+    parts_data.append(data[pos:])
+    keep(pos, len(text))
+    return "".join(parts), offsets, b"".join(parts_data)
 
 
 def derived_views(norm: Normalized, flags: frozenset[str], data: bytes | None = None) -> list[View]:
@@ -619,6 +668,6 @@ def derived_views(norm: Normalized, flags: frozenset[str], data: bytes | None = 
     if "markup" in flags:
         stripped = _strip_markup(text, data)
         if stripped is not None:
-            s_text, s_map = stripped
-            views.append(View(s_text, "markup", (0, len(norm.original)), s_map, norm))
+            s_text, s_map, s_data = stripped
+            views.append(View(s_text, "markup", (0, len(norm.original)), s_map, norm, s_data))
     return views
