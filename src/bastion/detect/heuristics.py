@@ -59,6 +59,8 @@ _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 
 
 def _is_emoji_like(ch: str) -> bool:
+    if not ch:  # the start or the end of the text
+        return False
     cp = ord(ch)
     return cp >= 0x1F000 or 0x2600 <= cp <= 0x27BF or 0x2190 <= cp <= 0x21FF or cp in (0xFE0F, 0x20E3)
 
