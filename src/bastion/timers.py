@@ -99,9 +99,11 @@ class Wheel:
 _wheels: dict[asyncio.AbstractEventLoop, Wheel] = {}
 
 
-def wheel() -> Wheel:
-    """The timers of the running loop; a caller that arms many keeps it and calls its ``add``."""
-    loop = asyncio.get_running_loop()
+def wheel(loop: asyncio.AbstractEventLoop | None = None) -> Wheel:
+    """The timers of ``loop`` (default: the running loop, which costs a system call to find); a
+    caller that arms many keeps it and calls its ``add``."""
+    if loop is None:
+        loop = asyncio.get_running_loop()
     found = _wheels.get(loop)
     if found is None:
         found = _wheels[loop] = Wheel(loop)
@@ -131,7 +133,7 @@ class deadline:  # lower case: used like asyncio.timeout
             raise RuntimeError("deadline() must be used inside a task")
         self._task = task
         self._cancelling = task.cancelling()
-        self._timer = after(self._delay, self._expire)
+        self._timer = wheel(task.get_loop()).add(self._delay, self._expire, ())
         return self
 
     def _expire(self) -> None:

@@ -36,7 +36,7 @@ from bastion.protocol.eras import (
     Era,
 )
 from bastion.protocol.jsonrpc import JSONObj, Kind, Message, ProtocolError, encode, error_obj, parse
-from bastion.timers import after
+from bastion.timers import wheel
 from bastion.transports.sse import format_event
 from bastion.transports.stream_session import serve_stream
 
@@ -244,11 +244,11 @@ class HttpApp:
         is how a 2026-07-28 client cancels); the watcher for that starts only once a call has run a
         while, and cancels the handler.
         """
-        loop = asyncio.get_running_loop()
         me = asyncio.current_task()
         assert me is not None
+        loop = me.get_loop()  # (finding the running loop again would cost a system call)
         x = _Exchange(loop, send, extra)
-        timer = after(WATCH_DISCONNECT_AFTER, x.watch, loop, receive, me)  # coarse: no loop timer per call
+        timer = wheel(loop).add(WATCH_DISCONNECT_AFTER, x.watch, (loop, receive, me))  # coarse: no loop timer per call
         cancelled = False
         reply: bytes | None = None
         try:
