@@ -73,6 +73,29 @@ def test_wrap_config_errors_name_the_file_and_key(tmp_path: Any) -> None:
     assert out.returncode == 1 and str(config) in out.stderr and "audit.pth" in out.stderr
 
 
+@pytest.mark.parametrize(("stdin_file", "stdout_file"), [(True, True), (True, False), (False, True)])
+def test_wrap_reads_and_writes_plain_files(tmp_path: Any, stdin_file: bool, stdout_file: bool) -> None:
+    """Regression: with stdin or stdout a regular file (``< requests.jsonl > answers.jsonl``) the
+    event loop could not watch it and the process aborted without a word."""
+    requests = b"".join(orjson.dumps(m) + b"\n" for m in [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}},
+    ])
+    (tmp_path / "in.jsonl").write_bytes(requests)
+    cmd = [*bastion_cmd(), "wrap", "--audit", str(tmp_path / "audit.jsonl"), "--",
+           sys.executable, str(ERA_SERVER), "stdio", "legacy"]
+    with open(tmp_path / "in.jsonl", "rb") as fin, open(tmp_path / "out.jsonl", "wb") as fout:
+        out = subprocess.run(cmd, stdin=fin if stdin_file else None,
+                             input=None if stdin_file else requests,
+                             stdout=fout if stdout_file else subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    data = (tmp_path / "out.jsonl").read_bytes() if stdout_file else out.stdout
+    answers = {m["id"]: m for m in map(orjson.loads, data.splitlines())}
+    assert answers[2]["result"]["content"][0]["text"] == "echo: hi"
+
+
 def test_wrap_without_a_command_explains_itself() -> None:
     out = subprocess.run([*bastion_cmd(), "wrap"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "give the server command after --" in out.stderr
