@@ -214,3 +214,25 @@ async def test_request_timeout_bounds_both_paths(tmp_path: Path) -> None:
         assert error["message"] == "tools/call took longer than request_timeout (0.3s)"
     finally:
         await gw.close()
+
+
+async def test_a_response_a_guard_changes_is_encoded_anew_and_audited_as_mutate(gateway: Gateway) -> None:
+    from bastion.secrets.redact import default_redactor
+
+    secret = "s3cr3t-token-relay-test"
+    saved = default_redactor.values()
+    default_redactor.register(secret)
+    try:
+        c = Client(gateway)
+        await c.initialize()
+        plain = await c.answer(c.call("echo", {"text": "nothing to hide"}))
+        leaked = await c.answer(c.call("echo", {"text": f"the token is {secret}"}))
+    finally:
+        default_redactor.forget_all()
+        default_redactor.register_many(saved)
+    assert plain["result"]["content"][0]["text"] == "echo: nothing to hide"
+    assert secret not in orjson.dumps(leaked).decode()
+    assert "[REDACTED" in leaked["result"]["content"][0]["text"]
+    calls = [r for r in _audit(gateway) if r["method"] == "tools/call"]
+    assert [r["verdict"] for r in calls] == ["allow", "mutate"]
+    assert calls[1]["rule"] == "secret_redaction.value"

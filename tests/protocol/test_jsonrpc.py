@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.protocol import errors
-from bastion.protocol.jsonrpc import Kind, Message, ProtocolError, encode, error_obj, parse
+from bastion.protocol.jsonrpc import Kind, Message, ProtocolError, encode, error_obj, parse, with_id
 
 CASES = [
     (b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}', Kind.REQUEST),
@@ -92,3 +92,37 @@ def test_huge_integer_is_a_clean_error_or_value() -> None:
         assert exc.code == errors.PARSE_ERROR
     else:
         assert msg.kind is Kind.REQUEST
+
+
+@pytest.mark.parametrize(("raw", "old", "new", "expected"), [
+    (b'{"jsonrpc":"2.0","id":7,"result":{"a":1}}', 7, "c-1", b'{"jsonrpc":"2.0","id":"c-1","result":{"a":1}}'),
+    (b'{"result":{"a":1},"jsonrpc":"2.0","id":7}', 7, 12, b'{"result":{"a":1},"jsonrpc":"2.0","id":12}'),
+    (b'{"jsonrpc":"2.0","id":"x","result":{}}', "x", None, b'{"jsonrpc":"2.0","id":null,"result":{}}'),
+    # not safely swappable: left to a fresh encoding
+    (b'{"jsonrpc":"2.0","id":71,"result":{}}', 7, 1, None),  # a longer id that starts alike
+    (b'{"jsonrpc":"2.0","id":7,"result":{"id":1}}', 7, 1, None),  # another "id" inside
+    (b'{"jsonrpc":"2.0","id":7,"result":{},"id":7}', 7, 1, None),  # duplicate key
+    (b'{"jsonrpc": "2.0", "id": 7, "result": {}}', 7, 1, None),  # not compact
+    (b'{"id":7,"jsonrpc":"2.0","result":{}}', 7, 1, None),  # elsewhere
+    (b'{"jsonrpc":"2.0","result":{"x":{"y":1},"id":7}}', 7, 1, None),  # a nested last "id"
+])
+def test_with_id_swaps_only_a_top_level_id_it_can_see(raw: bytes, old: int | str, new: int | str | None,
+                                                      expected: bytes | None) -> None:
+    out = with_id(raw, old, new)
+    assert out == expected
+    if out is not None:
+        assert orjson.loads(out) == {**orjson.loads(raw), "id": new}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=5), st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8), max_size=4), st.integers(0, 10**6), st.booleans())
+def test_with_id_never_yields_a_message_that_means_something_else(result: dict[str, object], uid: int,
+                                                                  id_last: bool) -> None:
+    obj = {"result": result, "jsonrpc": "2.0", "id": uid} if id_last else {"jsonrpc": "2.0", "id": uid, "result": result}
+    raw = orjson.dumps(obj)
+    out = with_id(raw, uid, "client-1")
+    if out is not None:
+        assert orjson.loads(out) == {**obj, "id": "client-1"}

@@ -44,6 +44,7 @@ from bastion.protocol.jsonrpc import (
     error_obj,
     notification_obj,
     result_obj,
+    with_id,
 )
 from bastion.sandbox.egress import EgressEvent
 from bastion.timers import deadline
@@ -136,7 +137,8 @@ class _Relayed:
                 raise reply
             ctx.request = msg
             outcome = gw.chain.decide("response", reply, ctx)
-            data = gw._answer(session, msg, ctx, gw._result_of(outcome, ctx), self.rules, self.timer)
+            data = gw._answer(session, msg, ctx, gw._result_of(outcome, ctx), self.rules, self.timer,
+                              outcome.message)
         except Exception as exc:
             data = gw._refuse(session, msg, ctx, exc, self.rules, self.timer)
         self.emit(data)
@@ -344,8 +346,10 @@ class Gateway:
         return handler
 
     def _answer(self, session: ClientSession, msg: Message, ctx: Context, result: JSONObj, rules: list[str],
-                timer: Timer) -> bytes:
-        """The response to send for a handler's result (or error), audited."""
+                timer: Timer, reply: Message | None = None) -> bytes:
+        """The response to send for a handler's result (or error), audited. ``reply``: the
+        upstream's answer that ``result`` came from, whose bytes are forwarded (with the client's
+        id) when nothing changed it."""
         rid = msg.id
         rules += ctx.extra.get("rules", [])
         verdict, code, rule = "allow", None, None
@@ -366,6 +370,12 @@ class Gateway:
             body = result_obj(rid, result)
             if rules:
                 verdict = "mutate"
+            elif (reply is not None and session.era is Era.HANDSHAKE and reply.kind is Kind.RESPONSE
+                  and reply.id is not None and len(reply.obj) == 3 and reply.obj.get("result") is result):
+                raw = with_id(reply.raw, reply.id, rid)  # {"jsonrpc", "id", "result"}: the id alone differs
+                if raw is not None:
+                    self._audit(session, msg, ctx, verdict, None, None, rules, timer)
+                    return raw
         self._audit(session, msg, ctx, verdict, rule or (rules[0] if rules and verdict != "allow" else None),
                     code, rules, timer)
         return encode(body)

@@ -139,3 +139,23 @@ def notification_obj(method: str, params: JSONObj | None = None) -> JSONObj:
     if params is not None:
         obj["params"] = params
     return obj
+
+
+_HEAD = b'{"jsonrpc":"2.0","id":'
+
+
+def with_id(raw: bytes, old_id: RequestId, new_id: RequestId | None) -> bytes | None:
+    """The compact encoding ``raw`` of a message whose id is ``old_id``, with ``new_id`` in its
+    place and every other byte as it was; None when the id is not where it can be swapped safely
+    (the caller encodes the message anew). The id must be the message's only ``"id"`` and sit at
+    the top level, right after ``"jsonrpc":"2.0"`` or as the last member."""
+    if raw.count(b'"id"') != 1:
+        return None
+    old, new = orjson.dumps(old_id), orjson.dumps(new_id)
+    end = len(_HEAD) + len(old)
+    if raw.startswith(_HEAD) and raw[len(_HEAD):end] == old and raw.startswith(b",", end):
+        return _HEAD + new + raw[end:]
+    tail = b',"id":' + old + b"}"
+    if raw.endswith(tail):
+        return raw[: -len(tail)] + b',"id":' + new + b"}"
+    return None
