@@ -236,3 +236,17 @@ async def test_a_response_a_guard_changes_is_encoded_anew_and_audited_as_mutate(
     calls = [r for r in _audit(gateway) if r["method"] == "tools/call"]
     assert [r["verdict"] for r in calls] == ["allow", "mutate"]
     assert calls[1]["rule"] == "secret_redaction.value"
+
+
+def test_the_context_of_a_request_names_its_session_and_method() -> None:
+    from bastion.gateway.core import _context
+    from bastion.gateway.session import ClientSession
+    from bastion.protocol.eras import Era
+
+    s = ClientSession(transport="stdio", era=Era.STATELESS, principal="alice")
+    msg = parse(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}')
+    ctx = _context(s, msg, {"mcp-method": "tools/call"})
+    assert (ctx.session_id, ctx.era, ctx.transport, ctx.principal, ctx.method, ctx.upstream, ctx.target,
+            dict(ctx.headers), ctx.request, ctx.extra) == (
+        s.id, Era.STATELESS, "stdio", "alice", "tools/call", None, None, {"mcp-method": "tools/call"}, None, {})
+    assert _context(s, msg, None).headers == {}

@@ -26,6 +26,7 @@ import orjson
 
 log = logging.getLogger("bastion.audit")
 
+_MILLIS = [b".%03d+00:00" % i for i in range(1000)]
 FLUSH_SECONDS = 0.05
 FLUSH_BYTES = 64 * 1024
 
@@ -88,7 +89,7 @@ class AuditLog:
         if second != self._second:
             self._second = second
             self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
-        return self._second_text + b".%03d+00:00" % int((now - second) * 1000)
+        return self._second_text + _MILLIS[int((now - second) * 1000)]
 
     def flush(self) -> None:
         """Write what is pending, in one append."""

@@ -67,8 +67,11 @@ class Message:
 
 def _build(raw: bytes, obj: JSONObj) -> Message:
     kind = classify(obj)
-    method = obj["method"] if kind is Kind.REQUEST or kind is Kind.NOTIFICATION else ""
-    return Message(raw, obj, kind, method, _id(obj))
+    if kind is Kind.REQUEST:
+        return Message(raw, obj, kind, obj["method"], obj["id"])  # classify checked the id
+    if kind is Kind.NOTIFICATION:
+        return Message(raw, obj, kind, obj["method"], None)
+    return Message(raw, obj, kind, "", _id(obj))
 
 
 def classify(obj: JSONObj) -> Kind:
@@ -151,7 +154,8 @@ def with_id(raw: bytes, old_id: RequestId, new_id: RequestId | None) -> bytes | 
     the top level, right after ``"jsonrpc":"2.0"`` or as the last member."""
     if raw.count(b'"id"') != 1:
         return None
-    old, new = orjson.dumps(old_id), orjson.dumps(new_id)
+    old = b"%d" % old_id if type(old_id) is int else orjson.dumps(old_id)
+    new = b"%d" % new_id if type(new_id) is int else orjson.dumps(new_id)
     end = len(_HEAD) + len(old)
     if raw.startswith(_HEAD) and raw[len(_HEAD):end] == old and raw.startswith(b",", end):
         return _HEAD + new + raw[end:]
