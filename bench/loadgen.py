@@ -146,7 +146,9 @@ class HttpClient:
         self.index = index
         self.calls = itertools.count(1)
         self.http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=1, keepalive_timeout=120),
+            # below the servers' keep-alive (uvicorn: 5 s): the client drops an idle connection
+            # first, so a call never goes out on one the server is closing between slices
+            connector=aiohttp.TCPConnector(limit=1, keepalive_timeout=4),
             timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT),
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
         )

@@ -250,8 +250,11 @@ def measure(transport: str, targets: dict[str, tuple[str, int | None]], clients:
         done = subprocess.run(cmd, capture_output=True, timeout=budget, check=False)
     try:
         out = orjson.loads(done.stdout)
-    except orjson.JSONDecodeError:
-        raise BenchError(f"loadgen failed (exit {done.returncode}): {done.stdout[:300]!r}\n{done.stderr.decode(errors='replace')[-3000:]}"
+    except orjson.JSONDecodeError as exc:
+        saved = Path(tempfile.gettempdir()) / "bastion-loadgen-output.json"
+        saved.write_bytes(done.stdout)
+        raise BenchError(f"loadgen failed (exit {done.returncode}): {exc} (its output: {saved})\n"
+                         f"{done.stdout[:300]!r}\n{done.stderr.decode(errors='replace')[-3000:]}"
                          ) from None
     cells = []
     for name, r in out["targets"].items():

@@ -273,3 +273,33 @@ def test_poisoned_upstream_tools_are_quarantined() -> None:
                 break
             time.sleep(0.1)
         assert {r["method"] for r in records} >= {"tools/list", "tools/call"}
+
+
+async def test_an_idle_keep_alive_connection_outlives_client_pools(gateway: GatewayProc) -> None:
+    """Regression: the listener closed idle connections after 5 s, as long as httpx keeps them,
+    so a client could send a call on a connection being closed. One connection, idle for 6 s,
+    must still be open and answer."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(gateway.url)
+    assert url.hostname is not None and url.port is not None
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    body = orjson.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": INIT})
+    request = (f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+               f"Accept: application/json, text/event-stream\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+    async def exchange() -> bytes:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        await reader.readexactly(length)
+        return head
+
+    try:
+        assert (await exchange()).startswith(b"HTTP/1.1 200")
+        await asyncio.sleep(6)
+        with pytest.raises(TimeoutError):  # nothing to read, and not closed (a close reads as b"")
+            await asyncio.wait_for(reader.read(1), 0.3)
+        assert (await exchange()).startswith(b"HTTP/1.1 200")
+    finally:
+        writer.close()

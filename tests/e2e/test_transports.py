@@ -43,6 +43,13 @@ async def test_wrap_is_a_transparent_stdio_drop_in(mode: str, era: str, tmp_path
         assert "echo" in names and not any("__" in n for n in names)  # one upstream: names untouched
         assert text(await c.call_tool("echo", {"text": "hi"})) == "echo: hi"
         assert "'name': 'Ada'" in text(await c.call_tool("ask_name", {}))
+        seen: list[float] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            seen.append(progress)
+
+        assert text(await c.call_tool("progress", {}, progress_callback=on_progress)) == "done"
+        assert seen == [1, 2, 3]
     records = [orjson.loads(line) for line in audit.read_bytes().splitlines()]
     assert {r["method"] for r in records} >= {"tools/list", "tools/call"}
     assert all(r["transport"] == "stdio" for r in records)

@@ -21,6 +21,9 @@ from bastion.transports.stdio_server import serve_stdio
 
 log = logging.getLogger("bastion")
 
+KEEP_ALIVE_SECONDS = 75
+"""Idle seconds before the HTTP listener closes a keep-alive connection."""
+
 
 def setup_logging(level: str = "info") -> None:
     logging.basicConfig(
@@ -75,6 +78,9 @@ async def serve(cfg: Config) -> None:
                 server_header=False,
                 date_header=False,
                 timeout_graceful_shutdown=5,
+                # longer than clients keep idle connections (httpx 5 s, aiohttp 15 s, undici 4 s), so
+                # the client closes first and never sends a call on a connection being closed
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 ws_max_size=cfg.max_body_bytes,
             )
         )
