@@ -20,6 +20,7 @@ verdict. Everything is compiled once; :func:`default_engine` caches one engine p
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ MAX_OCCURRENCES_PER_SIGNAL = 64
 
 _NAME_SEPARATORS = re.compile(r"[_\-.]")
 _EMPTY_SCORE = score_findings(())
+
+log = logging.getLogger("bastion.detect")
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +283,15 @@ class Engine:
                 continue
             if ctx is None:
                 ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools)
-            for hit in fn(ctx):
+            try:
+                hits = fn(ctx)
+            except Exception as exc:  # a check that cannot clear the text reports it: fail closed
+                log.error("detection check %s failed on a text of %d characters", rule.heuristic, len(text),
+                          exc_info=exc)
+                add(self._finding(rule, kind, field, text, 0, len(text),
+                                  detail=f"the check failed ({type(exc).__name__}); reported as found"))
+                continue
+            for hit in hits:
                 add(self._finding(rule, kind, field, text, hit.start, hit.end, detail=hit.detail))
         if lazy:
             self._expand_lazy(norm, data, lazy, kind, field, out, add)
