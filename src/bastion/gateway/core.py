@@ -61,9 +61,9 @@ MAX_UPSTREAM_PAGES = 100
 DEFAULT_TTL_MS = 30_000
 BRIDGED_METHODS = {"tools/call", "prompts/get", "resources/read"}
 ROUTED_METHODS = {"tools/call", "prompts/get", "resources/read", "completion/complete"}
+"""Requests that go to one upstream as they are (what :meth:`Gateway.relay_now` may take)."""
 LONG_LIVED_METHODS = {"subscriptions/listen"}
 """Requests that stay open by design: ``request_timeout`` does not apply to them."""
-"""Requests that go to one upstream as they are (what :meth:`Gateway.relay_now` may take)."""
 CACHEABLE_RESULTS = {"resources/read"}
 """Results that need 2026-07-28 cache hints the gateway must add (lists and discover set their own)."""
 HANDSHAKE_ONLY_METHODS = {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
@@ -369,7 +369,6 @@ class Gateway:
                     and result.get("resultType") == "complete"):
                 # required on 2026-07-28 cacheable results; a handshake-era upstream sends none
                 result = {"ttlMs": 0, "cacheScope": "private", **result}
-            body = result_obj(rid, result)
             if rules:
                 verdict = "mutate"
             elif (reply is not None and session.era is Era.HANDSHAKE and reply.kind is Kind.RESPONSE
@@ -378,6 +377,7 @@ class Gateway:
                 if raw is not None:
                     self._audit(session, msg, ctx, verdict, None, None, rules, timer)
                     return raw
+            body = result_obj(rid, result)
         self._audit(session, msg, ctx, verdict, rule or (rules[0] if rules and verdict != "allow" else None),
                     code, rules, timer)
         return encode(body)

@@ -102,23 +102,20 @@ class _InFlight:
     timer: Timer | None = None
     method: str = ""
 
-    def settle(self, outcome: Message | UpstreamError) -> bool:
-        """Deliver the answer (or the error) once; False if it was delivered before."""
+    def settle(self, outcome: Message | UpstreamError) -> None:
+        """Deliver the answer (or the error), once."""
         if self.future is not None:
-            if self.future.done():
-                return False
-            if isinstance(outcome, UpstreamError):
-                self.future.set_exception(outcome)
-            else:
-                self.future.set_result(outcome)
-            return True
+            if not self.future.done():
+                if isinstance(outcome, UpstreamError):
+                    self.future.set_exception(outcome)
+                else:
+                    self.future.set_result(outcome)
+            return
         on_reply, self.on_reply = self.on_reply, None
-        if on_reply is None:
-            return False
-        if self.timer is not None:
-            self.timer.cancel()
-        on_reply(outcome)
-        return True
+        if on_reply is not None:
+            if self.timer is not None:
+                self.timer.cancel()
+            on_reply(outcome)
 
 
 class Upstream(ABC):
@@ -303,10 +300,9 @@ class Upstream(ABC):
             return
         if msg.kind is not Kind.NOTIFICATION:
             uid = msg.id
-            inflight = self._inflight.get(uid) if isinstance(uid, int) else None
-            if inflight is not None:
+            if isinstance(uid, int) and (inflight := self._inflight.get(uid)) is not None:
                 if inflight.future is None:
-                    self._forget(uid)  # type: ignore[arg-type]
+                    self._forget(uid)  # nobody awaits it to clean up
                 inflight.settle(msg)
             return
         if msg.method == "notifications/progress":
@@ -492,20 +488,20 @@ class StreamUpstream(Upstream):
         return uid
 
     def _expire(self, uid: int, timeout: float) -> None:
-        inflight = self._inflight.pop(uid, None)
+        inflight = self._inflight.get(uid)
         if inflight is None:
             return
-        self._progress.pop(uid, None)
+        self._forget(uid)
         self._spawn(self.cancel(uid, "timed out"))
         inflight.settle(UpstreamError(errors.UPSTREAM_TIMEOUT, f"upstream {self.name} did not answer "
                                       f"{inflight.method} within {timeout:g}s"))
 
     def withdraw(self, uid: int) -> None:
         """The client cancelled a request sent with :meth:`send_now`: tell the server, drop the answer."""
-        inflight = self._inflight.pop(uid, None)
+        inflight = self._inflight.get(uid)
         if inflight is None:
             return
-        self._progress.pop(uid, None)
+        self._forget(uid)
         if inflight.timer is not None:
             inflight.timer.cancel()
         inflight.on_reply = None
