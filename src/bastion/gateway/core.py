@@ -121,12 +121,12 @@ class _Relayed:
     """A request :meth:`Gateway.relay_now` sent upstream: answers the client when the reply comes,
     or tells the upstream when the client cancels."""
 
-    __slots__ = ("ctx", "emit", "gateway", "msg", "rules", "session", "timer", "uid", "upstream")
+    __slots__ = ("answer", "ctx", "gateway", "msg", "on_cancel", "rules", "session", "timer", "uid", "upstream")
 
     def __init__(self, gateway: Gateway, session: ClientSession, msg: Message, ctx: Context, rules: list[str],
-                 timer: Timer, emit: Emit) -> None:
+                 timer: Timer, answer: Emit, on_cancel: Callable[[], object] | None) -> None:
         self.gateway, self.session, self.msg, self.ctx = gateway, session, msg, ctx
-        self.rules, self.timer, self.emit = rules, timer, emit
+        self.rules, self.timer, self.answer, self.on_cancel = rules, timer, answer, on_cancel
         self.uid = 0
         self.upstream: StreamUpstream | None = None
 
@@ -143,7 +143,7 @@ class _Relayed:
                               outcome.message)
         except Exception as exc:
             data = gw._refuse(session, msg, ctx, exc, self.rules, self.timer)
-        self.emit(data)
+        self.answer(data)
 
     def cancel(self) -> None:
         """The client cancelled the request or went away: the upstream is told, nothing is answered."""
@@ -153,6 +153,8 @@ class _Relayed:
         if self.upstream is not None:
             self.upstream.withdraw(self.uid)
         self.gateway._audit(session, msg, self.ctx, "cancelled", None, None, self.rules, self.timer)
+        if self.on_cancel is not None:
+            self.on_cancel()
 
 
 class Gateway:
@@ -293,19 +295,22 @@ class Gateway:
             if rid is not None:
                 session.inflight.pop(rid, None)
 
-    def relay_now(self, session: ClientSession, msg: Message, emit: Emit) -> bool:
+    def relay_now(self, session: ClientSession, msg: Message, emit: Emit, answer: Emit | None = None,
+                  on_cancel: Callable[[], object] | None = None, headers: dict[str, str] | None = None) -> bool:
         """Take a request the way :meth:`handle` would, without a task, when nothing on its way
         needs to wait: a call (tools, prompts, resources, completion) from an initialised
         handshake-era client to a stdio upstream that is up, with every guard a plain function.
-        The request goes out now and the answer is written by a callback when it comes back.
-        False (nothing done) when the request needs :meth:`handle`. Same guards, same answers,
-        same audit records."""
+        The request goes out now and the answer is given to ``answer`` (default ``emit``, which
+        takes the messages of the exchange) when it comes back; ``on_cancel`` is told if the
+        client cancels it instead. False (nothing done) when the request needs :meth:`handle`.
+        Same guards, same answers, same audit records."""
         if (msg.method not in ROUTED_METHODS or session.era is not Era.HANDSHAKE or not session.initialized
                 or not self._sync_chain):
             return False
         timer = Timer()
-        ctx = _context(session, msg, None)
+        ctx = _context(session, msg, headers)
         rules: list[str] = []
+        answer = emit if answer is None else answer
         try:
             self._route(msg, ctx)
             assert ctx.upstream is not None
@@ -318,11 +323,11 @@ class Gateway:
                 d = outcome.deny
                 raise _Deny(d.code, f"denied by {d.rule}: {d.reason}", d.rule)
             call = outcome.message
-            pending = _Relayed(self, session, msg, ctx, rules, timer, emit)
+            pending = _Relayed(self, session, msg, ctx, rules, timer, answer, on_cancel)
             pending.uid = up.send_now(call.method, self._upstream_call(call, ctx), RequestRelay(session, emit),
                                       pending.on_reply, self.cfg.request_timeout)
         except Exception as exc:
-            emit(self._refuse(session, msg, ctx, exc, rules, timer))
+            answer(self._refuse(session, msg, ctx, exc, rules, timer))
             return True
         pending.upstream = up
         rid = msg.id

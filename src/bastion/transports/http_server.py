@@ -251,10 +251,24 @@ class HttpApp:
         timer = wheel(loop).add(WATCH_DISCONNECT_AFTER, x.watch, (loop, receive, me))  # coarse: no loop timer per call
         cancelled = False
         reply: bytes | None = None
+        rid = msg.id
+        answered: asyncio.Future[bytes] = loop.create_future()
         try:
-            reply = await self.gw.handle(session, msg, x.emit, headers)
+            if not stateless and self.gw.relay_now(session, msg, x.emit, answered.set_result, answered.cancel, headers):
+                try:  # sent on without the awaiting machinery; a callback answers
+                    reply = await answered
+                except asyncio.CancelledError:
+                    if not answered.cancelled():  # this task was cancelled: withdraw the call
+                        relayed = session.inflight.get(rid) if rid is not None else None
+                        if relayed is not None:
+                            relayed.cancel()
+                        raise
+                    if me.cancelling():
+                        raise
+                    cancelled = True  # the client sent notifications/cancelled
+            else:
+                reply = await self.gw.handle(session, msg, x.emit, headers)
         except asyncio.CancelledError:
-            rid = msg.id
             if not (x.gone or (rid is not None and rid in session.cancelled)):
                 raise  # not the client's doing (shutdown): let it through
             session.cancelled.discard(rid)
