@@ -303,3 +303,24 @@ async def test_an_idle_keep_alive_connection_outlives_client_pools(gateway: Gate
         assert (await exchange()).startswith(b"HTTP/1.1 200")
     finally:
         writer.close()
+
+
+async def test_a_client_that_hangs_up_withdraws_its_call_to_a_stdio_server(
+    gateway: GatewayProc, http: aiohttp.ClientSession
+) -> None:
+    """A handshake-era call to a stdio server goes out without the awaiting machinery; when the
+    client closes its POST the gateway still withdraws the call and records it as cancelled, and
+    the session carries on."""
+    sid = await session(http, gateway)
+    with pytest.raises(TimeoutError):
+        async with http.post(gateway.url, data=orjson.dumps(call(77, "fragile__slow", {"seconds": 5})),
+                             headers={**ACCEPT, **sid}, timeout=aiohttp.ClientTimeout(total=0.6)) as r:
+            await r.read()
+    for _ in range(40):
+        await asyncio.sleep(0.1)
+        if any(r.get("target") == "slow" and r.get("verdict") == "cancelled" for r in gateway.audit_records()):
+            break
+    assert any(r.get("target") == "slow" and r.get("upstream") == "fragile" and r.get("verdict") == "cancelled"
+               for r in gateway.audit_records())
+    status, _, body = await post(http, gateway, call(78, "fragile__echo", {"text": "still here"}), sid)
+    assert status == 200 and body["result"]["content"][0]["text"] == "echo: still here"

@@ -258,14 +258,12 @@ class HttpApp:
                 try:  # sent on without the awaiting machinery; a callback answers
                     reply = await answered
                 except asyncio.CancelledError:
-                    if not answered.cancelled():  # this task was cancelled: withdraw the call
+                    if me.cancelling():  # this task was cancelled (client gone, shutdown): withdraw the call
                         relayed = session.inflight.get(rid) if rid is not None else None
                         if relayed is not None:
                             relayed.cancel()
                         raise
-                    if me.cancelling():
-                        raise
-                    cancelled = True  # the client sent notifications/cancelled
+                    cancelled = True  # the client sent notifications/cancelled (on_cancel)
             else:
                 reply = await self.gw.handle(session, msg, x.emit, headers)
         except asyncio.CancelledError:
