@@ -39,7 +39,8 @@ prompt injection), arguments (tools/call arguments), prompt (free user text).
 
 EPILOG = """\
 Exit status: 0 normally (whatever the verdicts); 1 with --fail-on-malicious when any input is
-malicious; 2 for bad input (unreadable file, invalid JSON, with the line number on stderr).
+malicious; 2 for bad input (unreadable file, invalid JSON, with the line number on stderr). A bad
+row of --input is told and skipped: the rows after it are still scanned, and the exit status is 2.
 
 Examples:
   bastion detect "Ignore all previous instructions" --kind prompt
@@ -112,7 +113,9 @@ def _row(report: ItemReport, row_id: object) -> bytes:
     })
 
 
-def _reports(args: argparse.Namespace, engine: Engine) -> Iterator[tuple[object, ItemReport]]:
+def _reports(args: argparse.Namespace, engine: Engine, bad_rows: list[str]) -> Iterator[tuple[object, ItemReport]]:
+    """The reports of the inputs; a bad JSON Lines row is told in ``bad_rows`` and skipped, so
+    the rows after it are still scanned."""
     default_kind: Kind = args.kind or "tool_description"
     if args.tools:
         with _open(args.tools) as fh:
@@ -129,22 +132,27 @@ def _reports(args: argparse.Namespace, engine: Engine) -> Iterator[tuple[object,
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
+                where = f"{args.input}: line {lineno}"
                 try:
                     row = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
-                    raise InputError(f"{args.input}: line {lineno}: invalid JSON: {exc}") from exc
+                    bad_rows.append(f"{where}: invalid JSON: {exc}")
+                    continue
                 if not isinstance(row, dict):
-                    raise InputError(f"{args.input}: line {lineno}: expected a JSON object")
+                    bad_rows.append(f"{where}: expected a JSON object")
+                    continue
                 kind = row.get("kind") or default_kind
                 if kind not in KINDS:
-                    raise InputError(f"{args.input}: line {lineno}: unknown kind {kind!r}")
+                    bad_rows.append(f"{where}: unknown kind {kind!r}")
+                    continue
                 row_tool = row.get("tool")
                 if kind == "tool_description" and isinstance(row_tool, dict):
                     yield row.get("id", lineno), engine.scan_tool(row_tool)
                     continue
                 text = row.get("text")
                 if not isinstance(text, str):
-                    raise InputError(f"{args.input}: line {lineno}: missing string field 'text'")
+                    bad_rows.append(f"{where}: missing string field 'text'")
+                    continue
                 yield row.get("id", lineno), engine.scan_text(text, cast(Kind, kind))
         return
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -166,13 +174,27 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = sys.stdout.buffer
     malicious = False
+    bad_rows: list[str] = []
+    told = 0
+
+    def tell() -> None:  # bad rows are told as they come, in order with the output
+        nonlocal told
+        out.flush()
+        for message in bad_rows[told:]:
+            print(f"bastion detect: {message}", file=sys.stderr)
+        told = len(bad_rows)
+
     try:
-        for row_id, report in _reports(args, engine):
+        for row_id, report in _reports(args, engine, bad_rows):
             malicious = malicious or report.malicious
             out.write(_row(report, row_id) + b"\n")
+            if len(bad_rows) > told:
+                tell()
     except InputError as exc:
-        out.flush()
+        tell()
         print(f"bastion detect: {exc}", file=sys.stderr)
         return 2
-    out.flush()
+    tell()
+    if bad_rows:
+        return 2
     return 1 if (malicious and args.fail_on_malicious) else 0
