@@ -705,26 +705,19 @@ class MultiMatcher:
         cut: set[int] = set()
         if want:
             # all stretches in one pass (see _hs_reports_joined), else one pass per stretch
-            joined: tuple[list[dict[int, list[tuple[int, int]]]], list[set[int]], set[int]] | None
+            per_slice: list[dict[int, list[tuple[int, int]]]]
             try:
-                joined = self._hs_reports_joined([data[s:e] for s, e in slices])
+                per_slice, cuts, _ = self._hs_reports_joined([data[s:e] for s, e in slices])
+                cut.update(*cuts)
             except _Flood:
-                joined = None
-            if joined is not None:
-                for (s, _e), reports, cut_here in zip(slices, joined[0], joined[1], strict=True):
-                    for i, hits in reports.items():
-                        if i in want:
-                            by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
-                    cut.update(cut_here)
-            else:
-                for s, e in slices:
-                    try:
-                        reports = self._hs_reports(data if s == 0 and e == n else data[s:e])
-                    except _Flood:
-                        return None
-                    for i, hits in reports.items():
-                        if i in want:
-                            by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
+                try:
+                    per_slice = [self._hs_reports(data if s == 0 and e == n else data[s:e]) for s, e in slices]
+                except _Flood:
+                    return None
+            for (s, _e), reports in zip(slices, per_slice, strict=True):
+                for i, hits in reports.items():
+                    if i in want:
+                        by.setdefault(i, []).extend((hs + s, he + s) for hs, he in hits)
         out: list[tuple[int, int, int]] = []
         finders = self._finders
         for i in sorted({*near, *full}):
