@@ -42,7 +42,13 @@ class Timer:
     def cancel(self) -> None:
         if self._pending:
             self._pending = False
-            self._wheel.discard(self, self._bucket)
+            wheel = self._wheel
+            timers = wheel.buckets.get(self._bucket)
+            if timers is not None and self in timers:  # out of its bucket
+                timers.discard(self)
+                wheel.pending -= 1
+                if not timers:
+                    del wheel.buckets[self._bucket]
 
     def _fire(self) -> None:
         if self._pending:
@@ -73,14 +79,6 @@ class Wheel:
         if self._handle is None:
             self._handle = self.loop.call_later(TICK, self._tick)
         return timer
-
-    def discard(self, timer: Timer, bucket: int) -> None:
-        timers = self.buckets.get(bucket)
-        if timers is not None and timer in timers:
-            timers.discard(timer)
-            self.pending -= 1
-            if not timers:
-                del self.buckets[bucket]
 
     def _tick(self) -> None:
         self._handle = None

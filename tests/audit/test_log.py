@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import orjson
+import pytest
 
-from bastion.audit.log import AuditLog, args_digest
+from bastion.audit.log import AuditLog, Timer, args_digest, args_digest_bytes
 
 
 def test_records_are_json_lines_without_none_fields(tmp_path: Path) -> None:
@@ -87,3 +89,29 @@ def test_write_logs_a_prepared_record_as_given(tmp_path: Path) -> None:
     log.close()
     row = orjson.loads(path.read_bytes())
     assert list(row) == ["ts", "method", "verdict", "rule"] and row["rule"] == "tool_filter.deny"
+
+
+def test_encoded_record_gets_the_timestamp_first(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(str(path))
+    log.write_encoded(b'"method":"tools/call","verdict":"allow","latency_ms":0.125')
+    log.close()
+    row = orjson.loads(path.read_bytes())
+    assert list(row) == ["ts", "method", "verdict", "latency_ms"] and row["latency_ms"] == 0.125
+
+
+@pytest.mark.parametrize(("elapsed_ns", "text"), [
+    (0, b"0.000"), (499, b"0.000"), (999, b"0.001"), (1_000, b"0.001"), (125_400, b"0.125"), (2_000_000, b"2.000"),
+    (61_234_567_000, b"61234.567"),
+])
+def test_latency_is_milliseconds_with_three_decimals(elapsed_ns: int, text: bytes,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    timer = Timer()
+    monkeypatch.setattr(time, "perf_counter_ns", lambda: timer.start + elapsed_ns)
+    assert timer.ms_json() == text
+    assert orjson.loads(text) == round(elapsed_ns / 1e6, 3) == timer.ms()
+
+
+def test_digest_bytes_match_the_digest() -> None:
+    args = {"b": [1, {"x": "y"}], "a": "secret"}
+    assert args_digest_bytes(args).decode() == args_digest(args) and b"secret" not in args_digest_bytes(args)

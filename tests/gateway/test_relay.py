@@ -250,3 +250,20 @@ def test_the_context_of_a_request_names_its_session_and_method() -> None:
             dict(ctx.headers), ctx.request, ctx.extra) == (
         s.id, Era.STATELESS, "stdio", "alice", "tools/call", None, None, {"mcp-method": "tools/call"}, None, {})
     assert _context(s, msg, None).headers == {}
+
+
+async def test_audit_records_name_their_own_session_while_the_encoded_heads_are_bounded(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bastion.gateway import core
+
+    monkeypatch.setattr(core, "AUDIT_HEADS", 2)
+    clients = [Client(gateway) for _ in range(3)]
+    for c in clients:
+        await c.initialize()
+    for _ in range(2):
+        for c in clients:
+            await c.answer(c.call("echo", {"text": "x"}))
+    assert len(gateway._audit_heads) <= 2
+    calls = [r for r in _audit(gateway) if r["method"] == "tools/call"]
+    assert [r["session"] for r in calls] == [c.stream.session.id for c in clients] * 2
+    assert all(r["target"] == "echo" and r["verdict"] == "allow" and len(r["args_sha256"]) == 64 for r in calls)

@@ -84,6 +84,47 @@ def test_parse_never_crashes_on_json(value: object) -> None:
         assert isinstance(msg.obj, dict)
 
 
+def _reference(obj: dict[str, object]) -> tuple[Kind, str, object]:
+    """What a message is by the rules alone (the slow path): kind, method and id."""
+    from bastion.protocol.jsonrpc import _id, classify
+
+    kind = classify(obj)
+    if kind in (Kind.REQUEST, Kind.NOTIFICATION):
+        return kind, str(obj["method"]), obj["id"] if kind is Kind.REQUEST else None
+    return kind, "", _id(obj)
+
+
+message_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "jsonrpc": st.sampled_from(["2.0", "1.0", 2]),
+        "id": st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3) | st.floats(allow_nan=False),
+        "method": st.none() | st.sampled_from(["tools/call", ""]) | st.integers(0, 2),
+        "params": st.none() | st.dictionaries(st.text(max_size=3), st.integers(-9, 9), max_size=2)
+        | st.lists(st.integers(-9, 9)),
+        "result": st.none() | st.dictionaries(st.text(max_size=3), st.integers(-9, 9), max_size=2),
+        "error": st.none() | st.fixed_dictionaries({"code": st.integers(-9, 9), "message": st.text(max_size=3)}),
+    },
+)
+
+
+@settings(max_examples=400)
+@given(message_like)
+def test_the_quick_look_at_common_shapes_agrees_with_the_rules(obj: dict[str, object]) -> None:
+    """parse() tells the usual shapes apart without classify(); whatever the object, it must come
+    to the same kind, method and id, or the same error."""
+    raw = orjson.dumps(obj)
+    try:
+        expected = _reference(obj)
+    except ProtocolError as exc:
+        with pytest.raises(ProtocolError) as got:
+            parse(raw)
+        assert (got.value.code, got.value.message) == (exc.code, exc.message)
+        return
+    msg = parse(raw)
+    assert (msg.kind, msg.method, msg.id) == expected
+
+
 def test_huge_integer_is_a_clean_error_or_value() -> None:
     raw = b'{"jsonrpc":"2.0","id":1,"method":"a","params":{"n":' + b"9" * 400 + b"}}"
     try:

@@ -15,6 +15,7 @@ Everything pending is written on close; the file is opened append-only, mode 060
 from __future__ import annotations
 
 import asyncio
+import binascii
 import hashlib
 import logging
 import os
@@ -32,10 +33,15 @@ FLUSH_BYTES = 64 * 1024
 
 
 def args_digest(args: Any) -> str | None:
+    """SHA-256 of the canonical JSON of ``args`` (keys sorted), hex; None for no arguments."""
     if args is None:
         return None
-    canonical = orjson.dumps(args, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+    return args_digest_bytes(args).decode("ascii")
+
+
+def args_digest_bytes(args: Any) -> bytes:
+    """:func:`args_digest` of arguments that are there, as ASCII bytes."""
+    return binascii.hexlify(hashlib.sha256(orjson.dumps(args, option=orjson.OPT_SORT_KEYS)).digest())
 
 
 class AuditLog:
@@ -62,12 +68,26 @@ class AuditLog:
         if self._fd is not None:
             self.write({k: v for k, v in fields.items() if v is not None})
 
+    @property
+    def enabled(self) -> bool:
+        """False when records go nowhere (callers may skip building them)."""
+        return self._fd is not None
+
     def write(self, fields: dict[str, Any]) -> None:
         """Log one record as given (the caller has left out empty fields)."""
         if self._fd is None:
             return
         body = orjson.dumps(fields)
-        line = b'{"ts":"' + self._timestamp() + (b'",' + body[1:] if len(body) > 2 else b'"}') + b"\n"
+        self._append(b'{"ts":"' + self._timestamp() + (b'",' + body[1:] if len(body) > 2 else b'"}') + b"\n")
+
+    def write_encoded(self, members: bytes) -> None:
+        """Log one record whose members (everything after ``ts``, already JSON, without the
+        braces) the caller has encoded."""
+        if self._fd is None:
+            return
+        self._append(b'{"ts":"%s",%s}\n' % (self._timestamp(), members))
+
+    def _append(self, line: bytes) -> None:
         self._pending.append(line)
         self._pending_bytes += len(line)
         self.records += 1
@@ -120,7 +140,11 @@ class Timer:
     __slots__ = ("start",)
 
     def __init__(self) -> None:
-        self.start = time.perf_counter()
+        self.start = time.perf_counter_ns()
 
     def ms(self) -> float:
-        return round((time.perf_counter() - self.start) * 1000, 3)
+        return round((time.perf_counter_ns() - self.start) / 1e6, 3)
+
+    def ms_json(self) -> bytes:
+        """:meth:`ms` as a JSON number (milliseconds, three decimals), formatted without a float."""
+        return b"%d.%03d" % divmod((time.perf_counter_ns() - self.start + 500) // 1000, 1000)

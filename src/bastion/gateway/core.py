@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from bastion import __version__
-from bastion.audit.log import AuditLog, Timer, args_digest
+from bastion.audit.log import AuditLog, Timer, args_digest_bytes
 from bastion.config import Config
 from bastion.gateway.bridge import AskingRelay, InputBridge
 from bastion.gateway.naming import Names, template_regex
@@ -60,6 +60,9 @@ LIST_METHODS = {
 MAX_UPSTREAM_PAGES = 100
 DEFAULT_TTL_MS = 30_000
 BRIDGED_METHODS = {"tools/call", "prompts/get", "resources/read"}
+AUDIT_HEADS = 4096
+"""Encoded audit-record heads kept (session, method, upstream, target); the cache starts afresh when full."""
+_VERDICT_ONLY = {v: b',"verdict":"%s"' % v.encode() for v in ("allow", "mutate", "deny", "error", "cancelled")}
 ROUTED_METHODS = {"tools/call", "prompts/get", "resources/read", "completion/complete"}
 """Requests that go to one upstream as they are (what :meth:`Gateway.relay_now` may take)."""
 LONG_LIVED_METHODS = {"subscriptions/listen"}
@@ -110,6 +113,16 @@ class _Listener:
         self.emit(encode(notification_obj(method, params)))
 
 
+def _verbatim(session: ClientSession, msg: Message, reply: Message) -> bytes | None:
+    """The upstream's reply as it came, with the client's id, when it can go unchanged: a plain
+    result (``{"jsonrpc", "id", "result"}``, the id alone differs) to a handshake-era client."""
+    obj = reply.obj
+    if (reply.kind is Kind.RESPONSE and len(obj) == 3 and type(obj.get("result")) is dict
+            and session.era is Era.HANDSHAKE and reply.id is not None):
+        return with_id(reply.raw, reply.id, msg.id)
+    return None
+
+
 def _context(session: ClientSession, msg: Message, headers: dict[str, str] | None) -> Context:
     # positional: the fields in order (session_id, era, transport, principal, method, upstream,
     # target, headers): half the cost of keywords on every request
@@ -139,6 +152,14 @@ class _Relayed:
                 raise reply
             ctx.request = msg
             outcome = gw.chain.decide("response", reply, ctx)
+            if outcome.message is reply and not outcome.rules and not self.rules:
+                # nothing changed or flagged it: the reply's own bytes with the client's id, when
+                # it is a plain result (handshake-era clients take results as they come)
+                raw = _verbatim(session, msg, reply)
+                if raw is not None:
+                    gw._audit(session, msg, ctx, "allow", None, None, self.rules, self.timer)
+                    self.answer(raw)
+                    return
             data = gw._answer(session, msg, ctx, gw._result_of(outcome, ctx), self.rules, self.timer,
                               outcome.message)
         except Exception as exc:
@@ -175,6 +196,7 @@ class Gateway:
                 up.on_exit = self._on_upstream_exit
         self.names = Names(self.upstreams, cfg.prefixing(), cfg.namespace.separator)
         self.sessions: dict[str, ClientSession] = {}
+        self._audit_heads: dict[tuple[Any, ...], bytes] = {}
         self.listeners: set[_Listener] = set()
         """2026-07-28 ``subscriptions/listen`` streams."""
         self._resource_routes: dict[str, str] = {}
@@ -308,7 +330,8 @@ class Gateway:
                 or not self._sync_chain):
             return False
         timer = Timer()
-        ctx = _context(session, msg, headers)
+        ctx = Context(session.id, session.era, session.transport, session.principal, msg.method, None, None,
+                      {} if headers is None else headers)  # as _context builds it
         rules: list[str] = []
         answer = emit if answer is None else answer
         try:
@@ -318,7 +341,7 @@ class Gateway:
             if not isinstance(up, StreamUpstream) or not up.can_send_now():
                 return False
             outcome = self.chain.decide("request", msg, ctx)
-            rules += outcome.rules
+            rules = outcome.rules
             if outcome.deny is not None:
                 d = outcome.deny
                 raise _Deny(d.code, f"denied by {d.rule}: {d.reason}", d.rule)
@@ -376,9 +399,8 @@ class Gateway:
                 result = {"ttlMs": 0, "cacheScope": "private", **result}
             if rules:
                 verdict = "mutate"
-            elif (reply is not None and session.era is Era.HANDSHAKE and reply.kind is Kind.RESPONSE
-                  and reply.id is not None and len(reply.obj) == 3 and reply.obj.get("result") is result):
-                raw = with_id(reply.raw, reply.id, rid)  # {"jsonrpc", "id", "result"}: the id alone differs
+            elif reply is not None and reply.obj.get("result") is result:
+                raw = _verbatim(session, msg, reply)
                 if raw is not None:
                     self._audit(session, msg, ctx, verdict, None, None, rules, timer)
                     return raw
@@ -410,25 +432,41 @@ class Gateway:
 
     def _audit(self, session: ClientSession, msg: Message, ctx: Context, verdict: str, rule: str | None,
                code: int | None, rules: list[str], timer: Timer) -> None:
-        rec: dict[str, Any] = {"session": session.id, "principal": session.principal,
-                               "transport": session.transport, "era": session.era, "method": msg.method}
-        if ctx.upstream is not None:
-            rec["upstream"] = ctx.upstream
-        if ctx.target is not None:
-            rec["target"] = ctx.target
-        rec["verdict"] = verdict
-        if rule is not None:
-            rec["rule"] = rule
-        if rules:
-            rec["rules"] = rules
-        if code is not None:
-            rec["code"] = code
-        rec["latency_ms"] = timer.ms()
+        audit = self.audit
+        if not audit.enabled:
+            return
+        # The members that name the exchange are the same for every call of one tool by one
+        # session: encoded once, kept (bounded); the rest is formatted into the line.
+        key = (session.id, session.principal, session.transport, session.era, msg.method, ctx.upstream, ctx.target)
+        head = self._audit_heads.get(key)
+        if head is None:
+            rec: dict[str, Any] = {"session": session.id, "principal": session.principal,
+                                   "transport": session.transport, "era": session.era, "method": msg.method}
+            if ctx.upstream is not None:
+                rec["upstream"] = ctx.upstream
+            if ctx.target is not None:
+                rec["target"] = ctx.target
+            head = orjson.dumps(rec)[1:-1]
+            if len(self._audit_heads) >= AUDIT_HEADS:
+                self._audit_heads.clear()
+            self._audit_heads[key] = head
+        if rule is None and not rules and code is None:
+            tail = _VERDICT_ONLY.get(verdict) or b',"verdict":' + orjson.dumps(verdict)
+        else:
+            more: dict[str, Any] = {"verdict": verdict}
+            if rule is not None:
+                more["rule"] = rule
+            if rules:
+                more["rules"] = rules
+            if code is not None:
+                more["code"] = code
+            tail = b"," + orjson.dumps(more)[1:-1]
+        digest = b""
         if msg.method in ("tools/call", "prompts/get"):
-            digest = args_digest(msg.params.get("arguments"))
-            if digest is not None:
-                rec["args_sha256"] = digest
-        self.audit.write(rec)  # built here without empty fields: no second pass to drop them
+            args = msg.params.get("arguments")
+            if args is not None:
+                digest = b',"args_sha256":"%s"' % args_digest_bytes(args)
+        audit.write_encoded(b'%s%s,"latency_ms":%s%s' % (head, tail, timer.ms_json(), digest))
 
     def _route(self, msg: Message, ctx: Context) -> None:
         """Fill ctx.upstream/target for methods aimed at one upstream (before the guards run)."""

@@ -75,6 +75,8 @@ class RequestRelay:
     """The client end of one in-flight request: related notifications and server-to-client
     requests go out through ``emit`` (the request's own stream where the transport has one)."""
 
+    __slots__ = ("client_capabilities", "emit", "log_level", "session", "stateless_client")
+
     def __init__(self, session: ClientSession, emit: Emit) -> None:
         self.session = session
         self.emit = emit

@@ -475,7 +475,7 @@ class StreamUpstream(Upstream):
         assert isinstance(stream, StdioChild)
         uid, obj, inflight = self._prepare(method, params, relay, None)
         try:
-            stream.write_now(_encode(obj))
+            stream.write_now(orjson.dumps(obj))
         except (ConnectionError, OSError) as exc:
             self._forget(uid)
             raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc}") from None
@@ -601,10 +601,17 @@ class StreamUpstream(Upstream):
         except ProtocolError as exc:
             log.warning("upstream %s sent an invalid message: %s", self.name, exc.message)
             return
-        if msg.kind is Kind.REQUEST:
-            self._handle_incoming(msg, self._attribute())
-        else:
-            self._handle_incoming(msg, None)
+        kind = msg.kind
+        if kind is Kind.RESPONSE or kind is Kind.ERROR:  # most of the traffic: settled here
+            uid = msg.id
+            if type(uid) is int and (inflight := self._inflight.get(uid)) is not None:
+                if inflight.future is None:  # nobody awaits it to clean up
+                    del self._inflight[uid]
+                    if self._progress:
+                        self._progress.pop(uid, None)
+                inflight.settle(msg)
+            return
+        self._handle_incoming(msg, self._attribute() if kind is Kind.REQUEST else None)
 
     async def _exchange(self, obj: JSONObj, inflight: _InFlight) -> Message:
         stream = self._stream

@@ -49,12 +49,12 @@ class Message:
     @property
     def params(self) -> JSONObj:
         value = self.obj.get("params")
-        return value if isinstance(value, dict) else {}
+        return value if type(value) is dict else {}
 
     @property
     def result(self) -> JSONObj:
         value = self.obj.get("result")
-        return value if isinstance(value, dict) else {}
+        return value if type(value) is dict else {}
 
     @property
     def is_request(self) -> bool:
@@ -66,7 +66,20 @@ class Message:
 
 
 def _build(raw: bytes, obj: JSONObj) -> Message:
-    kind = classify(obj)
+    if obj.get("jsonrpc") == "2.0":  # the shapes of nearly every message, told apart in one go
+        method = obj.get("method")
+        if type(method) is str:
+            params = obj.get("params")
+            if params is None or type(params) is dict:
+                if "id" not in obj:
+                    return Message(raw, obj, Kind.NOTIFICATION, method, None)
+                rid = obj["id"]
+                if type(rid) is int or type(rid) is str:
+                    return Message(raw, obj, Kind.REQUEST, method, rid)
+        elif method is None and "method" not in obj and "result" in obj:
+            rid = obj.get("id")
+            return Message(raw, obj, Kind.RESPONSE, "", rid if type(rid) is int or type(rid) is str else None)
+    kind = classify(obj)  # the rest, with the error that says what is wrong
     if kind is Kind.REQUEST:
         return Message(raw, obj, kind, obj["method"], obj["id"])  # classify checked the id
     if kind is Kind.NOTIFICATION:
@@ -108,9 +121,9 @@ def parse(raw: bytes) -> Message:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ProtocolError(errors.PARSE_ERROR, f"malformed JSON: {exc}") from None
-    if isinstance(obj, list):
-        raise ProtocolError(errors.INVALID_REQUEST, "JSON-RPC batches are not supported by MCP")
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
+        if isinstance(obj, list):
+            raise ProtocolError(errors.INVALID_REQUEST, "JSON-RPC batches are not supported by MCP")
         raise ProtocolError(errors.INVALID_REQUEST, "a JSON-RPC message must be a JSON object")
     return _build(raw, obj)
 

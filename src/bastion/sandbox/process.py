@@ -149,8 +149,16 @@ class SandboxedProcess:
         return self._proc.returncode is None
 
     def should_recycle(self, margin: float = 0.0) -> bool:
-        """Whether the gateway should replace this process before its next call."""
-        return not self.alive() or self.expired(margin) or self.idle()
+        """Whether the gateway should replace this process before its next call: it has exited,
+        its lifetime ends within ``margin`` seconds, or it has idled out (asked before every
+        call, so the clock is read once)."""
+        if self._proc.returncode is not None:
+            return True
+        now = time.monotonic()
+        if self.config.lifetime - (now - self.started_at) <= margin:
+            return True
+        t = self.config.idle_timeout
+        return t is not None and now - self.last_activity >= t
 
     # --- ending ------------------------------------------------------------------------------
     async def wait(self) -> int:

@@ -197,7 +197,8 @@ class _Lines(asyncio.Protocol):
             self.sandboxed.touch()
         on_message = self.on_message
         for line in lines:
-            line = line.strip()
+            if line[:1] != b"{" or line[-1:] != b"}":  # the usual line needs no copy
+                line = line.strip()
             if line:
                 try:
                     on_message(line)

@@ -40,7 +40,7 @@ class StreamSession:
 
     def receive(self, raw: bytes) -> None:
         """One message from the client: relayed at once when it can be, else handled in a task."""
-        if not raw.strip():
+        if raw[:1] != b"{" and not raw.strip():
             return
         msg = self._admit(raw)
         if msg is None:
@@ -61,7 +61,8 @@ class StreamSession:
             if msg.method == "initialize":
                 session.era = Era.HANDSHAKE
             else:
-                version = version_of_request(msg, {})
+                params = msg.obj.get("params")  # a version can only come in params._meta here
+                version = version_of_request(msg, {}) if type(params) is dict and "_meta" in params else None
                 if version is not None:
                     if version not in STATELESS_VERSIONS:
                         put(encode(error_obj(
