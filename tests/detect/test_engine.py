@@ -173,3 +173,15 @@ def test_a_check_that_crashes_reports_its_rule_and_the_scan_goes_on(monkeypatch:
     rule = next(r for r in engine.rules.rules if r.heuristic == "invisible_characters")
     assert failed[0].rule == rule.id
     assert engine.scan_text("plain words", "tool_description").verdict == "benign"  # ASCII: the check never runs
+
+
+def test_a_tool_may_be_named_for_keys_but_a_parameter_so_named_is_flagged() -> None:
+    """EX-002 reads parameter names only: tools called get_ssh_key exist; a schema property called
+    ssh_key asks the model for key material."""
+    engine = default_engine()
+    named = engine.scan_tool({"name": "ssh_keygen", "description": "Generates a new SSH key pair in ~/.ssh.",
+                              "inputSchema": {"type": "object", "properties": {"comment": {"type": "string"}}}})
+    assert "EX-002" not in {f.rule for f in named.findings} and not named.malicious
+    asked = engine.scan_tool({"name": "deploy", "description": "Deploys the app.",
+                              "inputSchema": {"type": "object", "properties": {"ssh_key": {"type": "string"}}}})
+    assert [f.field for f in asked.findings if f.rule == "EX-002"] == ["inputSchema.properties.ssh_key"]

@@ -24,7 +24,9 @@ def _cases(positive: bool) -> Iterator[tuple[Rule, Example]]:
 
 def _rules_fired(rule: Rule, ex: Example) -> set[str]:
     kind: Kind = ex.kind or rule.default_kind()
-    field = "name" if ex.scope == "name" else "description"
+    field = "description"
+    if ex.scope == "name":  # the tool's own name, or a parameter's for rules that only read those
+        field = f"inputSchema.properties.{ex.text}" if rule.parameters_only else "name"
     findings = default_engine().scan_string(ex.text, kind, field=field, scope=ex.scope, context=EXAMPLE_CONTEXT)
     fired = {f.rule for f in findings}
     # combination rules need the whole item

@@ -90,6 +90,7 @@ class Engine:
     ) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.threshold = threshold
+        self._parameters_only = frozenset(r.id for r in self.rules.rules if r.parameters_only)
         specs: list[PatternSpec] = []
         owners: list[Rule | str] = []
         for rule in self.rules.pattern_rules():
@@ -252,8 +253,12 @@ class Engine:
         """All findings (weak ones included) for one string. ``scope`` is ``text`` or ``name``."""
         out: list[Finding] = []
         per_rule: dict[str, int] = {}
+        own_name = field == "name"  # the tool's own name, not one of its parameters
+        parameters_only = self._parameters_only
 
         def add(f: Finding) -> None:
+            if own_name and f.rule in parameters_only:
+                return
             n = per_rule.get(f.rule, 0)
             if n < MAX_FINDINGS_PER_RULE:
                 per_rule[f.rule] = n + 1

@@ -21,7 +21,9 @@ A rule detects in exactly one of three ways:
 
 ``validator`` (``luhn``) confirms a pattern match by checking its text (card numbers).
 ``scope`` says which strings a pattern rule reads: ``text`` (descriptions, values), ``name``
-(identifiers: tool and property names) or ``any``. ``confidence`` is how strongly one finding
+(identifiers: tool and property names) or ``any``; ``parameters_only`` keeps a ``name`` rule to
+property and argument names (a tool may be called ``get_ssh_key``; a parameter so named is an
+exfiltration channel). ``confidence`` is how strongly one finding
 points to an attack; ``weak`` rules only add context (their total contribution is capped, so
 strong wording alone never makes a verdict); ``scored: false`` rules (secrets, PII) report and
 redact but do not make an item malicious; ``redact: true`` puts a rule in the redaction set.
@@ -230,6 +232,7 @@ class Rule(BaseModel):
     severity: Severity
     applies_to: tuple[AppliesTo, ...]
     scope: Scope = "text"
+    parameters_only: bool = False
     patterns: tuple[PatternEntry, ...] = ()
     case_sensitive: bool = False
     heuristic: str | None = None
