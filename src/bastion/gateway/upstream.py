@@ -299,11 +299,7 @@ class Upstream(ABC):
             self._spawn(self._serve_server_request(msg, relay))
             return
         if msg.kind is not Kind.NOTIFICATION:
-            uid = msg.id
-            if isinstance(uid, int) and (inflight := self._inflight.get(uid)) is not None:
-                if inflight.future is None:
-                    self._forget(uid)  # nobody awaits it to clean up
-                inflight.settle(msg)
+            self._settle_reply(msg)
             return
         if msg.method == "notifications/progress":
             token = msg.params.get("progressToken")
@@ -316,6 +312,16 @@ class Upstream(ABC):
             relay.notify(msg.obj)
             return
         self.on_notification(self.name, msg)
+
+    def _settle_reply(self, msg: Message) -> None:
+        """A response or error: to the request in flight with its id (a stray one is dropped)."""
+        uid = msg.id
+        if type(uid) is int and (inflight := self._inflight.get(uid)) is not None:
+            if inflight.future is None:  # nobody awaits it to clean up
+                del self._inflight[uid]
+                if self._progress:
+                    self._progress.pop(uid, None)
+            inflight.settle(msg)
 
     def _attribute(self) -> Relay | None:
         """Which client a server-to-client request on a shared stream belongs to: the one client
@@ -602,14 +608,8 @@ class StreamUpstream(Upstream):
             log.warning("upstream %s sent an invalid message: %s", self.name, exc.message)
             return
         kind = msg.kind
-        if kind is Kind.RESPONSE or kind is Kind.ERROR:  # most of the traffic: settled here
-            uid = msg.id
-            if type(uid) is int and (inflight := self._inflight.get(uid)) is not None:
-                if inflight.future is None:  # nobody awaits it to clean up
-                    del self._inflight[uid]
-                    if self._progress:
-                        self._progress.pop(uid, None)
-                inflight.settle(msg)
+        if kind is Kind.RESPONSE or kind is Kind.ERROR:  # most of the traffic
+            self._settle_reply(msg)
             return
         self._handle_incoming(msg, self._attribute() if kind is Kind.REQUEST else None)
 
