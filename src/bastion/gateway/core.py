@@ -330,8 +330,7 @@ class Gateway:
                 or not self._sync_chain):
             return False
         timer = Timer()
-        ctx = Context(session.id, session.era, session.transport, session.principal, msg.method, None, None,
-                      {} if headers is None else headers)  # as _context builds it
+        ctx = _context(session, msg, headers)
         rules: list[str] = []
         answer = emit if answer is None else answer
         try:
