@@ -16,8 +16,10 @@ alone ("per item") and together with the other tools of the same server or sourc
 benign descriptions (LiveMCPBench) is printed separately.
 
 Speed (single thread = per core): MB/s of the rule tier (normalisation, the one-pass
-multi-pattern match, decoding when pre-checks fire, heuristics, scoring) on the corpus text in
-1 MiB blocks and item by item, and microseconds per item (p50/p99) per kind.
+multi-pattern match, decoding when pre-checks fire, heuristics, scoring; the learned tier left
+out) on the corpus text in 1 MiB blocks and item by item, and microseconds per item (p50/p99) per
+kind; then the same per item for the learned tier alone (``bastion.detect.lexical``) and for the
+whole engine.
 
 Budgets: tool descriptions recall >= 0.9 at FP rate <= 2% on real benign descriptions; rule tier
 >= 100 MB/s per core.
@@ -144,6 +146,37 @@ def quality(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"per": per, "fleet": fleet, "live": live}
 
 
+def _latency(values: list[float], texts: list[str]) -> dict[str, float]:
+    return {
+        "p50_us": statistics.median(values),
+        "p99_us": sorted(values)[max(0, int(len(values) * 0.99) - 1)],
+        "n": len(values),
+        "mean_bytes": sum(len(t.encode("utf-8")) for t in texts) / len(values),
+    }
+
+
+def learned_latency(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Microseconds per item of the learned tier alone, and of the whole engine, per kind."""
+    texts_by_kind: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        texts_by_kind[row["kind"]].append(row["text"])
+    out: dict[str, dict[str, float]] = {}
+    for kind, texts in texts_by_kind.items():
+        learned: list[float] = []
+        whole: list[float] = []
+        for t in texts:
+            s = time.perf_counter_ns()
+            engine.model_findings((("text", t),), kind)  # type: ignore[arg-type]
+            m = time.perf_counter_ns()
+            engine.scan_text(t, kind)  # type: ignore[arg-type]
+            e = time.perf_counter_ns()
+            learned.append((m - s) / 1000)
+            whole.append((e - m) / 1000)
+        out[f"{kind} learned"] = _latency(learned, texts)
+        out[f"{kind} whole"] = _latency(whole, texts)
+    return out
+
+
 def throughput(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, Any]:
     texts_by_kind: dict[str, list[str]] = defaultdict(list)
     for row in rows:
@@ -181,15 +214,7 @@ def throughput(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "matcher_mb_s": blob_bytes / matcher_s / 1e6,
         "items_mb_s": total_bytes / t_items / 1e6,
         "bytes": total_bytes,
-        "latency": {
-            k: {
-                "p50_us": statistics.median(v),
-                "p99_us": sorted(v)[max(0, int(len(v) * 0.99) - 1)],
-                "n": len(v),
-                "mean_bytes": sum(len(t.encode("utf-8")) for t in texts_by_kind[k]) / len(v),
-            }
-            for k, v in per_kind_us.items()
-        },
+        "latency": {k: _latency(v, texts_by_kind[k]) for k, v in per_kind_us.items()},
     }
 
 
@@ -230,7 +255,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     rows = load_rows(args.corpora)
     _print_quality(quality(engine, rows), args.verbose)
     if not args.no_speed:
-        sp = throughput(engine, rows)
+        sp = throughput(Engine(learned=False), rows)
         print(f"\n== Speed (one thread, backend {engine.backend}), {sp['bytes'] / 1e6:.1f} MB of corpus text"
               f" (budget: rule tier >= 100 MB/s per core)")
         print(f"  rule tier, 1 MiB blocks:    {sp['blocks_mb_s']:.0f} MB/s per core")
@@ -240,6 +265,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         for k, v in sp["latency"].items():
             print(f"  {k:<18} n={v['n']:<6} mean {v['mean_bytes']:.0f} B  "
                   f"p50 {v['p50_us']:.1f} us  p99 {v['p99_us']:.1f} us")
+        print("  learned tier alone, and the whole engine (rules + learned), per item:")
+        for k, v in learned_latency(engine, rows).items():
+            print(f"  {k:<26} p50 {v['p50_us']:.1f} us  p99 {v['p99_us']:.1f} us")
     return 0
 
 

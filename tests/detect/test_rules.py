@@ -24,6 +24,8 @@ def _cases(positive: bool) -> Iterator[tuple[Rule, Example]]:
 
 def _rules_fired(rule: Rule, ex: Example) -> set[str]:
     kind: Kind = ex.kind or rule.default_kind()
+    if rule.model:  # learned models read whole items
+        return default_engine().scan_text(ex.text, kind, field="description").rules()
     field = "description"
     if ex.scope == "name":  # the tool's own name, or a parameter's for rules that only read those
         field = f"inputSchema.properties.{ex.text}" if rule.parameters_only else "name"

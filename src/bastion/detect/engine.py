@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bastion.detect.heuristics import HEURISTICS, NON_ASCII_ONLY, PLACEHOLDERS, VALIDATORS, Context, Heuristic
+from bastion.detect.lexical import LexicalModel, load_model
 from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
 from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
 from bastion.detect.normalize import Normalized, View, derived_views, normalize
@@ -87,7 +88,11 @@ class Engine:
         *,
         backend: Backend | None = None,
         threshold: float = DEFAULT_THRESHOLD,
+        models: Mapping[str, LexicalModel] | None = None,
+        learned: bool = True,
     ) -> None:
+        """``models`` replaces built-in lexical models by name (training and evaluation use it);
+        ``learned=False`` leaves the learned tier out (the rule tier alone)."""
         self.rules = rules if rules is not None else load_rules()
         self.threshold = threshold
         self._parameters_only = frozenset(r.id for r in self.rules.rules if r.parameters_only)
@@ -115,6 +120,11 @@ class Engine:
                 raise ValueError(f"rule {rule.id}: unknown heuristic {rule.heuristic!r}")
             self._heuristics.append((rule, fn))
         self._combos = self.rules.combination_rules()
+        self._models: list[tuple[Rule, LexicalModel]] = []
+        for rule in self.rules.model_rules() if learned else ():
+            assert rule.model is not None
+            given = (models or {}).get(rule.model)
+            self._models.append((rule, given if given is not None else load_model(rule.model)))
         self._combos_by_kind: dict[str, list[Rule]] = {}
         by_id = self.rules.by_id()
         self._decoded_rule = by_id.get("HC-010")
@@ -444,7 +454,10 @@ class Engine:
         scope: str = "text", context: ScanContext = NO_CONTEXT,
     ) -> ItemReport:
         """Scan one text. ``kind`` selects the rules (``tool_result`` for what tools return)."""
-        return self.report(name, kind, self.scan_string(text, kind, field=field, scope=scope, context=context))
+        findings = self.scan_string(text, kind, field=field, scope=scope, context=context)
+        if self._models:
+            findings.extend(self.model_findings(((field, text),), kind))
+        return self.report(name, kind, findings)
 
     def scan_fields(
         self, fields: Iterable[tuple[str, str, str]], kind: Kind, *, name: str = "",
@@ -452,10 +465,50 @@ class Engine:
     ) -> ItemReport:
         """Scan ``(field path, text, scope)`` triples as one item."""
         findings: list[Finding] = []
+        texts: list[tuple[str, str]] = []
         for path, text, scope in fields:
             if text:
                 findings.extend(self.scan_string(text, kind, field=path, scope=scope, context=context))
+                texts.append((path, text))
+        if self._models and texts:
+            findings.extend(self.model_findings(texts, kind))
         return self.report(name, kind, findings)
+
+    def model_findings(self, texts: Sequence[tuple[str, str]], kind: Kind) -> list[Finding]:
+        """Findings of the learned lexical models on one item: ``(field path, text)`` pairs read
+        together. A model that fails reports a finding at its top band (fail closed)."""
+        out: list[Finding] = []
+        joined: str | None = None
+        for rule, model in self._models:
+            if not rule.applies(kind):
+                continue
+            if joined is None:
+                joined = "\n".join(t for _, t in texts)
+            field_name = next((p for p, _ in texts if p == "description"), texts[0][0])
+            try:
+                result = model.evaluate(joined)
+            except Exception as exc:
+                log.error("lexical model %s failed on a text of %d characters", model.name, len(joined),
+                          exc_info=exc)
+                top = max((b.confidence for b in model.bands), default=rule.confidence)
+                out.append(Finding(
+                    rule=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
+                    confidence=top, explanation=f"{rule.explanation} (the model failed: {type(exc).__name__}; "
+                    "reported as found)", field=field_name, start=-1, end=-1, evidence="",
+                    signals=rule.signals, scored=rule.scored, weak=rule.weak,
+                ))
+                continue
+            if not result.confidence:
+                continue
+            words = ", ".join(f"'{f}'" for f, _ in result.top)
+            out.append(Finding(
+                rule=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
+                confidence=min(result.confidence, rule.confidence),
+                explanation=f"{rule.explanation} (model score {result.score:.2f})",
+                field=field_name, start=-1, end=-1, evidence=f"strongest words: {words}" if words else "",
+                signals=rule.signals, scored=rule.scored, weak=rule.weak,
+            ))
+        return out
 
     def scan_tool(self, tool: Mapping[str, object], *, context: ScanContext = NO_CONTEXT) -> ItemReport:
         """Scan every string of a tool definition: name, title, description, annotations and the

@@ -7,7 +7,7 @@ A rule file holds a ``rules:`` list. Every rule has an ``id`` (``TP-001``), a ``
 ``examples`` (``positive`` texts the rule must flag, ``negative`` texts it must not) that the test
 suite runs automatically.
 
-A rule detects in exactly one of three ways:
+A rule detects in exactly one of four ways:
 
 - ``patterns``: regular expressions, compiled together into one multi-pattern matcher. They are
   case-insensitive unless ``case_sensitive: true``. They must stay in the subset that every
@@ -18,6 +18,10 @@ A rule detects in exactly one of three ways:
   pattern cannot see: invisible characters, mixed scripts …).
 - ``all_of``: a combination of ``signals`` established by other findings of the same item, e.g.
   ``[imperative, sensitive_target]``, optionally within ``window`` characters in the same field.
+- ``model``: the name of a learned lexical model shipped with the package
+  (:mod:`bastion.detect.lexical`); it reads the whole item (every string of a tool definition
+  together) and its calibrated bands set the finding's confidence, so ``confidence`` is only the
+  documented ceiling.
 
 ``validator`` (``luhn``) confirms a pattern match by checking its text (card numbers).
 ``scope`` says which strings a pattern rule reads: ``text`` (descriptions, values), ``name``
@@ -239,6 +243,7 @@ class Rule(BaseModel):
     validator: Literal["luhn"] | None = None
     all_of: tuple[str, ...] = ()
     window: int | None = None
+    model: str | None = Field(default=None, pattern=r"^[a-z0-9_-]+$")
     confidence: float = Field(ge=0.0, le=1.0)
     confidence_by_kind: dict[Kind, float] = Field(default_factory=dict)
     weak: bool = False
@@ -258,9 +263,9 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _one_detector(self) -> Rule:
-        ways = sum(1 for w in (self.patterns, self.heuristic, self.all_of) if w)
+        ways = sum(1 for w in (self.patterns, self.heuristic, self.all_of, self.model) if w)
         if ways != 1:
-            raise ValueError(f"rule {self.id}: exactly one of patterns, heuristic, all_of is required")
+            raise ValueError(f"rule {self.id}: exactly one of patterns, heuristic, all_of, model is required")
         for p in self.patterns:
             check_pattern(p.pattern)
             if p.prefilter is not None:
@@ -309,6 +314,9 @@ class RuleSet:
 
     def combination_rules(self) -> list[Rule]:
         return [r for r in self.rules if r.all_of]
+
+    def model_rules(self) -> list[Rule]:
+        return [r for r in self.rules if r.model]
 
 
 def parse_rules(data: object, source: str = "<rules>") -> list[Rule]:
