@@ -469,8 +469,9 @@ class Engine:
         for path, text, scope in fields:
             if text:
                 findings.extend(self.scan_string(text, kind, field=path, scope=scope, context=context))
-                texts.append((path, text))
-        if self._models and texts:
+                if self._models and not _structural(path):
+                    texts.append((path, text))
+        if texts:
             findings.extend(self.model_findings(texts, kind))
         return self.report(name, kind, findings)
 
@@ -478,34 +479,30 @@ class Engine:
         """Findings of the learned lexical models on one item: ``(field path, text)`` pairs read
         together. A model that fails reports a finding at its top band (fail closed)."""
         out: list[Finding] = []
-        joined: str | None = None
-        for rule, model in self._models:
-            if not rule.applies(kind):
-                continue
-            if joined is None:
-                joined = "\n".join(t for _, t in texts)
-            field_name = next((p for p, _ in texts if p == "description"), texts[0][0])
+        models = [(rule, model) for rule, model in self._models if rule.applies(kind)]
+        if not models:
+            return out
+        joined = "\n".join(t for _, t in texts)
+        field_name = next((p for p, _ in texts if p == "description"), texts[0][0])
+        for rule, model in models:
             try:
                 result = model.evaluate(joined)
             except Exception as exc:
                 log.error("lexical model %s failed on a text of %d characters", model.name, len(joined),
                           exc_info=exc)
-                top = max((b.confidence for b in model.bands), default=rule.confidence)
-                out.append(Finding(
-                    rule=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
-                    confidence=top, explanation=f"{rule.explanation} (the model failed: {type(exc).__name__}; "
-                    "reported as found)", field=field_name, start=-1, end=-1, evidence="",
-                    signals=rule.signals, scored=rule.scored, weak=rule.weak,
-                ))
-                continue
-            if not result.confidence:
-                continue
-            words = ", ".join(f"'{f}'" for f, _ in result.top)
+                confidence = max((b.confidence for b in model.bands), default=rule.confidence)
+                detail, evidence = f"the model failed: {type(exc).__name__}; reported as found", ""
+            else:
+                if not result.confidence:
+                    continue
+                confidence = result.confidence
+                detail = f"model score {result.score:.2f}"
+                words = ", ".join(f"'{f}'" for f, _ in result.top)
+                evidence = f"strongest words: {words}" if words else ""
             out.append(Finding(
                 rule=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
-                confidence=min(result.confidence, rule.confidence),
-                explanation=f"{rule.explanation} (model score {result.score:.2f})",
-                field=field_name, start=-1, end=-1, evidence=f"strongest words: {words}" if words else "",
+                confidence=min(confidence, rule.confidence), explanation=f"{rule.explanation} ({detail})",
+                field=field_name, start=-1, end=-1, evidence=evidence,
                 signals=rule.signals, scored=rule.scored, weak=rule.weak,
             ))
         return out
@@ -654,6 +651,24 @@ def _walk(node: object, path: str, key_scope: str = "name", names_here: bool = F
     elif isinstance(node, list):
         for i, v in enumerate(node):
             yield from _walk(v, f"{path}[{i}]", key_scope)
+
+
+STRUCTURAL_KEYWORDS = frozenset({
+    "type", "$schema", "$ref", "$id", "$anchor", "$dynamicRef", "$dynamicAnchor", "format", "const",
+    "pattern", "contentEncoding", "contentMediaType",
+})
+"""Schema keywords whose values are machinery, not prose: the learned tier does not read them
+(a ``$schema`` URL or ``"type": "string"`` says nothing about intent)."""
+
+
+def _structural(path: str) -> bool:
+    return path.rsplit(".", 1)[-1].split("[", 1)[0] in STRUCTURAL_KEYWORDS
+
+
+def model_text(fields: Iterable[tuple[str, str, str]]) -> str:
+    """What the learned tier reads of an item: its strings joined, structural schema values left
+    out (the training script uses this too)."""
+    return "\n".join(text for path, text, _ in fields if text and not _structural(path))
 
 
 def definition_strings(item: Mapping[str, object]) -> list[tuple[str, str, str]]:
