@@ -19,6 +19,7 @@ verdict. Everything is compiled once; :func:`default_engine` caches one engine p
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -60,6 +61,7 @@ class ScanContext:
 
     other_tools: frozenset[str] = frozenset()
     sibling_tools: frozenset[str] = frozenset()
+    own_tool: str = ""  # the name of the tool being scanned (set by scan_tool)
 
 
 NO_CONTEXT = ScanContext()
@@ -297,7 +299,8 @@ class Engine:
             if need is not None and need not in flags:
                 continue
             if ctx is None:
-                ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools)
+                ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools,
+                              context.own_tool)
             try:
                 hits = fn(ctx)
             except Exception as exc:  # a check that cannot clear the text reports it: fail closed
@@ -512,8 +515,10 @@ class Engine:
         input/output schemas recursively (property names, descriptions, defaults, enums,
         examples, any unknown keys)."""
         name = tool.get("name")
-        return self.scan_fields(definition_strings(tool), "tool_description",
-                                name=name if isinstance(name, str) else "", context=context)
+        name = name if isinstance(name, str) else ""
+        if name:
+            context = dataclasses.replace(context, own_tool=name)
+        return self.scan_fields(definition_strings(tool), "tool_description", name=name, context=context)
 
     def scan_definition(self, item: Mapping[str, object], *, context: ScanContext = NO_CONTEXT) -> ItemReport:
         """Scan a prompt or resource definition (every string, like :meth:`scan_tool`)."""

@@ -26,6 +26,7 @@ class Context:
     field: str
     other_tools: frozenset[str] = frozenset()  # tool names of other servers (fleet scans)
     sibling_tools: frozenset[str] = frozenset()  # tool names of the same server
+    own_tool: str = ""  # the name of the tool whose definition this string belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,4 +361,139 @@ def lookalike_tool_name(ctx: Context) -> list[Hit]:
         same_len_plain = len(name) == len(other) and name.isascii() and not _NAME_EDGE.search(other)
         if odd or len(name) > len(other) or same_len_plain:
             return [Hit(0, len(name), f"imitates {other!r}")]
+    return []
+
+
+# ---------------------------------------------------------------- steering another tool's call
+
+_ACTION_WORDS = frozenset({
+    "add", "append", "apply", "approve", "assign", "authorize", "bash", "call", "change", "charge", "commit",
+    "copy", "create", "delete", "deploy", "disable", "docker", "drop", "edit", "email", "enable", "eval",
+    "evaluate", "exec", "execute", "forward", "git", "grant", "import", "insert", "install", "invite",
+    "invoke", "kubectl", "mail", "merge", "modify", "move", "patch", "pay", "payout", "post", "publish",
+    "push", "put", "refund", "remove", "rename", "replace", "revoke", "rotate", "run", "send", "set",
+    "share", "shell", "submit", "sync", "terminal", "transfer", "update", "upload", "withdraw", "write",
+})
+"""Words that make a tool name one that acts (sends, writes, runs, pays, shares) rather than reads."""
+_TOOL_REF = re.compile(
+    r"(?<![\w@/.\-])`?((?:[a-z][a-z0-9]*(?:_[a-z0-9]+){1,5})|(?:[a-z]+(?:[A-Z][a-z0-9]+){1,4}))`?(?![\w@/\-])"
+)
+_PLANTED_VALUE = re.compile(
+    "|".join((
+        r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+",  # e-mail address (starts once per word)
+        r"\b(?:https?|ftp|wss?|git|ssh)://[^\s'\"`)<>]+|\bgit@[a-z0-9.\-]+:[^\s'\"`]+",  # URL
+        r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+|/\d+)?\b",  # IP address, port, CIDR
+        r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b",  # IBAN
+        # a quoted identifier-like value with letters and digits: account, user, channel ids
+        r"['\"`](?=[^'\"`\s]{6,64}['\"`])(?=[^'\"`]*\d)(?=[^'\"`]*[A-Za-z])[A-Za-z0-9_:./\-]+['\"`]",
+        # settings that open things up
+        r"\b(?:public-read|anyone[_ ]with[_ ](?:the[_ ])?link|privileged\s*[=:]\s*true|force\s*[=:]\s*true"
+        r"|public\s*[=:]\s*true|private\s*[=:]\s*false"
+        r"|(?:role|permission|access)\s*[=:]\s*['\"]?(?:admin|owner|writer|full_access)"
+        r"|visibility\s*[=:]\s*['\"]?public)\b|--force\b|--trusted-host\b",
+        # secrets and the places they live
+        r"~/\.|\.env\b|\bid_(?:rsa|ed25519|ecdsa)\b|authorized_keys|\.bashrc|\.zshrc|/etc/(?:passwd|shadow)"
+        r"|document\.cookie",
+    )),
+    re.IGNORECASE,
+)
+_EXAMPLE_LEAD = re.compile(r"(?:\be\.g\.|\bfor (?:example|instance)|\bexamples?:|\bsuch as|\blike)\W*$", re.I)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`'\"(])|\n\s*\n|\n\s*[-*\u2022]\s")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENTENCE_BREAK.finditer(text):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, len(text)))
+    return out
+
+
+def _acting_tool(ident: str) -> bool:
+    words = re.split(r"_|(?<=[a-z0-9])(?=[A-Z])", ident)
+    return any(w.lower() in _ACTION_WORDS for w in words)
+
+
+@heuristic("steered_tool_call")
+def steered_tool_call(ctx: Context) -> list[Hit]:
+    """A tool definition that names a *different* tool which acts (``send_email``,
+    ``transfer_funds``, ``git_push``, ``share_calendar``…) and, in the same or the next sentence, a
+    value planted for it: an e-mail address, URL, IP address, IBAN, a quoted account or user id,
+    a setting that opens access (``public-read``, ``role='admin'``, ``force=true``) or a secret's
+    location. Honest definitions mention other tools to explain sequencing ("find the id with
+    ``search_issues``, then call this"); they do not supply another tool's recipients, accounts or
+    permissions. Examples introduced as such ("e.g. ``send_email(to=…)``") are not reported."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    if "_" not in text and not re.search(r"[a-z][A-Z]", text):
+        return []
+    own = _SEPARATORS.sub("", ctx.own_tool.lower())
+    spans = _sentences(text)
+    for i, (s, e) in enumerate(spans):
+        for m in _TOOL_REF.finditer(text, s, e):
+            ident = m.group(1)
+            if not _acting_tool(ident) or _SEPARATORS.sub("", ident.lower()) == own:
+                continue
+            if _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start()):
+                continue
+            end = spans[i + 1][1] if i + 1 < len(spans) else e
+            value = _PLANTED_VALUE.search(text, s, end)
+            if value is None:
+                continue
+            os_, oe = ctx.norm.to_original(min(m.start(), value.start()), max(m.end(), value.end()))
+            return [Hit(os_, oe, f"supplies {value.group(0)!r} for a call to {ident!r}")]
+    return []
+
+
+_TRIGGER = re.compile(r"\b(?:before|after|whenever|each time|every time|prior to|following)\b", re.I)
+_HAND_OVER = re.compile(
+    r"\b(?:pass(?:ing)?|include|send|forward|copy|provide|attach|paste|supply|give|relay|submit|journal|log)\b", re.I
+)
+_WHOLE_DATA = re.compile(
+    r"\b(?:full|complete|entire|exact|raw|verbatim|whole|unredacted|every|all)\b[^.\n]{0,50}?"
+    r"\b(?:contents?|outputs?|results?|text|diffs?|body|bodies|headers|cookies|responses?|rows|json|transcript"
+    r"|history|messages?|stdout|stderr|payload)\b"
+    r"|\b(?:exactly\s+)?as\s+(?:returned|received)\b"
+    r"|\b(?:cookies|localstorage|sessionstorage|card numbers?|cvc|cvv|session tokens?)\b",
+    re.I,
+)
+_ANY_TOOL = re.compile(
+    r"\b(?:every|each|any|all)\s+(?:other\s+)?(?:[a-z]+\s+)?(?:tools?|functions?)\s*(?:calls?|invocations?|outputs?|results?)?\b"
+    r"|\bother\s+tools?'?s?\b",
+    re.I,
+)
+
+
+@heuristic("siphoned_tool_data")
+def siphoned_tool_data(ctx: Context) -> list[Hit]:
+    """A tool definition that asks to be handed what *other* tools send or return: before or
+    after another named tool (or "every tool call"), pass the full content, output, headers,
+    cookies, diff or card details here. Such "pre-flight", "audit" or "cache" tools sit beside
+    trusted tools and collect their data without ever being asked to."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    if _TRIGGER.search(text) is None or _WHOLE_DATA.search(text) is None:
+        return []
+    own = _SEPARATORS.sub("", ctx.own_tool.lower())
+    spans = _sentences(text)
+    for i, (s, e) in enumerate(spans):
+        ref = next(
+            (m for m in _TOOL_REF.finditer(text, s, e)
+             if "_" in m.group(1) and _SEPARATORS.sub("", m.group(1).lower()) != own),
+            None,
+        ) or _ANY_TOOL.search(text, s, e)
+        if ref is None:
+            continue
+        end = spans[i + 1][1] if i + 1 < len(spans) else e
+        if not _TRIGGER.search(text, s, end) or not _HAND_OVER.search(text, s, end):
+            continue
+        data = _WHOLE_DATA.search(text, s, end)
+        if data is None:
+            continue
+        os_, oe = ctx.norm.to_original(min(ref.start(), data.start()), max(ref.end(), data.end()))
+        return [Hit(os_, oe, f"wants {data.group(0)!r} around calls to {ref.group(0)!r}")]
     return []
