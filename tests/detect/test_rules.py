@@ -26,7 +26,7 @@ def _rules_fired(rule: Rule, ex: Example) -> set[str]:
     kind: Kind = ex.kind or rule.default_kind()
     if rule.model:  # learned models read whole items
         return default_engine().scan_text(ex.text, kind, field="description").rules()
-    field = "description"
+    field = ex.field or "description"
     if ex.scope == "name":  # the tool's own name, or a parameter's for rules that only read those
         field = f"inputSchema.properties.{ex.text}" if rule.parameters_only else "name"
     findings = default_engine().scan_string(ex.text, kind, field=field, scope=ex.scope, context=EXAMPLE_CONTEXT)

@@ -497,3 +497,55 @@ def siphoned_tool_data(ctx: Context) -> list[Hit]:
         os_, oe = ctx.norm.to_original(min(ref.start(), data.start()), max(ref.end(), data.end()))
         return [Hit(os_, oe, f"wants {data.group(0)!r} around calls to {ref.group(0)!r}")]
     return []
+
+
+_PARAMETER_TEXT = re.compile(r"(?:^|\.)properties\.[^.]+\.(?:description|title|default|examples?(?:\.\d+)?|x-[a-z-]+)$")
+_FILL = re.compile(
+    r"\b(?:paste|include|put|insert|concatenate|copy|provide|enter|fill|populate|supply|pass|attach|dump|append"
+    r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it)\s+to|(?:value|contents?|output)\s+of)\b",
+    re.I,
+)
+_HARVESTED = re.compile(
+    "|".join((
+        # the conversation and the model's instructions
+        r"\b(?:conversation|chat|dialog(?:ue)?)\s+(?:so\s+far|history|transcript|log)\b",
+        r"\b(?:previous|prior|earlier|past|last\s+\w+)\s+(?:user\s+|assistant\s+)?(?:and\s+assistant\s+)?messages?\b",
+        r"\bevery\s+(?:previous\s+|prior\s+)?(?:user|assistant)\s+(?:and\s+(?:user|assistant)\s+)?messages?\b",
+        r"\b(?:system|developer)\s+(?:and\s+developer\s+)?(?:messages?|prompt|instructions)\b",
+        # what other tools returned
+        r"\b(?:full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:the\s+)?(?:last|previous|recent|other|earlier)\b"
+        r"[^.\n]{0,30}\b(?:tools?|calls?)\b|\btools?\s+you\s+(?:called|used|ran)\b",
+        # the environment and the files secrets live in
+        r"\b(?:printenv|environment\s+variables)\b|\boutput\s+of\s+`?(?:env|set|export)\b",
+        r"~/\.|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|(?:^|[\s`'\"/])\.env\b|/etc/(?:passwd|shadow)\b|\.aws/|\.kube/config"
+        r"|\.docker/config|\.npmrc|\.netrc|\.git-credentials",
+        # secrets, when the text also says where to get them
+        r"\b(?:seed|recovery|mnemonic)\s+phrase|\b(?:private|secret)\s+keys?\b|\bsession\s+(?:tokens?|cookies?)"
+        r"|\b(?:cookies|passwords?|api\s+keys?|access\s+tokens?|credentials)\b(?=[^.\n]{0,60}\b(?:from|in|stored|saved)"
+        r"\s+(?:the\s+|your\s+|its\s+)?(?:environment|env|\.env|config|keychain|browser|password\s+(?:store|manager)"
+        r"|memory|conversation|chat|context|shell))",
+    )),
+    re.I,
+)
+_SECRET_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9_]{0,40}_(?:TOKEN|SECRET|KEY|PASSWORD|PASS|CREDENTIALS?)\b")
+
+
+@heuristic("parameter_harvest")
+def parameter_harvest(ctx: Context) -> list[Hit]:
+    """A schema property whose description, title, default or example asks the model to fill it
+    with what the user never meant to hand over: the conversation so far, system or developer
+    messages, other tools' outputs, the environment (``printenv``, ``AWS_SESSION_TOKEN``), the
+    files secrets live in, a wallet's seed phrase or private key, or credentials taken from where
+    they are stored. Parameters that simply take a token or password *from the user* ("Your API
+    key") are not reported."""
+    if ctx.scope != "text" or ctx.kind != "tool_description" or not _PARAMETER_TEXT.search(ctx.field):
+        return []
+    text = ctx.norm.text
+    fill = _FILL.search(text)
+    if fill is None:
+        return []
+    what = _HARVESTED.search(text) or _SECRET_VARIABLE.search(text)
+    if what is None:
+        return []
+    os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))
+    return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]

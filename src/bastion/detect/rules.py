@@ -210,6 +210,9 @@ class Example(BaseModel):
     text: str
     kind: Kind | None = None
     scope: Literal["text", "name"] = "text"
+    field: str | None = None
+    """Where the text sits in a definition (``inputSchema.properties.x.description``); the
+    description by default."""
 
 
 class Examples(BaseModel):
