@@ -31,7 +31,7 @@ from bastion.detect.lexical import LexicalModel, load_model
 from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
 from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
 from bastion.detect.normalize import Normalized, View, derived_views, normalize
-from bastion.detect.rules import Rule, RuleSet, check_pattern, load_rules
+from bastion.detect.rules import NOT_AFTER_REACH, Rule, RuleSet, check_pattern, load_rules
 from bastion.detect.scoring import score_findings
 
 # Pre-checks compiled into the same multi-pattern pass: they say which decoding steps could apply.
@@ -96,6 +96,7 @@ class Engine:
         """``models`` replaces built-in lexical models by name (training and evaluation use it);
         ``learned=False`` leaves the learned tier out (the rule tier alone)."""
         self.rules = rules if rules is not None else load_rules()
+        self._not_after: dict[str, re.Pattern[str]] = {}
         self.threshold = threshold
         self._parameters_only = frozenset(r.id for r in self.rules.rules if r.parameters_only)
         specs: list[PatternSpec] = []
@@ -223,6 +224,8 @@ class Engine:
                 continue
             if owner.validator is not None and s >= 0 and not VALIDATORS[owner.validator](text[s:e]):
                 continue
+            if s > 0 and owner.not_after is not None and self._negated(owner, text, s):
+                continue
             if s < 0:
                 if lazy is not None:
                     lazy.setdefault(owner.id, (owner, []))[1].append((idx, windows.get(idx)))
@@ -315,6 +318,13 @@ class Engine:
             self._expand_lazy(norm, data, lazy, kind, field, out, add)
         return out
 
+    def _negated(self, rule: Rule, text: str, start: int) -> bool:
+        """Whether ``rule.not_after`` matches the words just before ``start``."""
+        pattern = self._not_after.get(rule.id)
+        if pattern is None:
+            pattern = self._not_after[rule.id] = re.compile(rule.not_after or "$^")
+        return pattern.search(text, max(0, start - NOT_AFTER_REACH), start) is not None
+
     def _expand_lazy(
         self, norm: Normalized, data: bytes, lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]],
         kind: Kind, field_name: str, out: list[Finding], add: Callable[[Finding], None],
@@ -332,6 +342,8 @@ class Engine:
             if wanted.intersection(rule.signals):
                 for idx, windows in indices:
                     for s, e in self.matcher.spans(idx, norm.text, windows, data):
+                        if s > 0 and rule.not_after is not None and self._negated(rule, norm.text, s):
+                            continue
                         os_, oe = norm.to_original(s, e)
                         add(self._finding(rule, kind, field_name, norm.original, os_, oe))
             else:

@@ -397,7 +397,11 @@ _PLANTED_VALUE = re.compile(
     )),
     re.IGNORECASE,
 )
-_EXAMPLE_LEAD = re.compile(r"(?:\be\.g\.|\bfor (?:example|instance)|\bexamples?:|\bsuch as|\blike)\W*$", re.I)
+_EXAMPLE_LEAD = re.compile(
+    r"(?:\be\.g\.|\bi\.e\.|\bfor (?:example|instance)|(?<![\w.@/-])examples?\b[^.\n]{0,16}"
+    r"|\bsuch as|\blike|\busage:?|\bsample:?)\W*$",
+    re.I,
+)
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`'\"(])|\n\s*\n|\n\s*[-*\u2022]\s")
 
 

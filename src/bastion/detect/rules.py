@@ -24,6 +24,10 @@ A rule detects in exactly one of four ways:
   documented ceiling.
 
 ``validator`` (``luhn``) confirms a pattern match by checking its text (card numbers).
+``not_after`` drops a match of a weak rule when the words just before it (up to
+:data:`NOT_AFTER_REACH` characters, read with Python ``re``, so bounded) match this expression:
+"the tool *never reads* keys" describes what a tool refrains from, it does not tell the model to
+read them.
 ``scope`` says which strings a pattern rule reads: ``text`` (descriptions, values), ``name``
 (identifiers: tool and property names) or ``any``; ``parameters_only`` keeps a ``name`` rule to
 property and argument names (a tool may be called ``get_ssh_key``; a parameter so named is an
@@ -35,6 +39,7 @@ redact but do not make an item malicious; ``redact: true`` puts a rule in the re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -203,6 +208,10 @@ class PatternEntry(BaseModel):
     prefilter: str | None = None
 
 
+NOT_AFTER_REACH = 40
+"""How many characters before a match a rule's ``not_after`` reads."""
+
+
 class Example(BaseModel):
     """A text a rule must (positive) or must not (negative) flag."""
 
@@ -244,6 +253,7 @@ class Rule(BaseModel):
     case_sensitive: bool = False
     heuristic: str | None = None
     validator: Literal["luhn"] | None = None
+    not_after: str | None = None
     all_of: tuple[str, ...] = ()
     window: int | None = None
     model: str | None = Field(default=None, pattern=r"^[a-z0-9_-]+$")
@@ -275,6 +285,13 @@ class Rule(BaseModel):
                 check_pattern(p.prefilter)
         if not self.examples.positive:
             raise ValueError(f"rule {self.id}: at least one positive example is required")
+        if self.not_after is not None:
+            if not self.weak or not self.patterns:
+                raise ValueError(f"rule {self.id}: not_after is for weak pattern rules")
+            try:
+                re.compile(self.not_after)
+            except re.error as exc:
+                raise ValueError(f"rule {self.id}: not_after: {exc}") from exc
         return self
 
     def kinds(self) -> tuple[Kind, ...]:
