@@ -170,3 +170,17 @@ def test_structural_schema_values_are_not_read_by_the_learned_tier() -> None:
     assert "\nstring\n" not in f"\n{text}\n" and "\nobject\n" not in f"\n{text}\n"
     assert "contactMethod" in text and "phone" in text  # names and enum values are still read
     assert not default_engine().scan_tool(SCHEMA_HEAVY).malicious
+
+
+def test_a_scaled_model_divides_by_the_square_root_of_the_feature_count() -> None:
+    import math
+
+    feats = {"alpha", "beta", "gamma", "delta"}
+    plain = LexicalModel("t", {"alpha": 2.0}, 0.0, [])
+    scaled = LexicalModel("t", {"alpha": 2.0}, 0.0, [], scaled=True)
+    assert plain.score_features(feats) == pytest.approx(1 / (1 + math.exp(-2.0)))
+    assert scaled.score_features(feats) == pytest.approx(1 / (1 + math.exp(-1.0)))  # 2 / sqrt(4)
+    data = {"weights": {"alpha": 2.0}, "bias": 0.0, "bands": [], "scaled": True}
+    assert LexicalModel.from_dict("t", data).scaled
+    with pytest.raises(ValueError, match="'scaled' must be true or false"):
+        LexicalModel.from_dict("t", {**data, "scaled": "yes"})

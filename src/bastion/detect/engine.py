@@ -62,6 +62,7 @@ class ScanContext:
     other_tools: frozenset[str] = frozenset()
     sibling_tools: frozenset[str] = frozenset()
     own_tool: str = ""  # the name of the tool being scanned (set by scan_tool)
+    own_params: frozenset[str] = frozenset()  # its input parameter names (set by scan_tool)
 
 
 NO_CONTEXT = ScanContext()
@@ -303,7 +304,7 @@ class Engine:
                 continue
             if ctx is None:
                 ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools,
-                              context.own_tool)
+                              context.own_tool, context.own_params)
             try:
                 hits = fn(ctx)
             except Exception as exc:  # a check that cannot clear the text reports it: fail closed
@@ -528,8 +529,11 @@ class Engine:
         examples, any unknown keys)."""
         name = tool.get("name")
         name = name if isinstance(name, str) else ""
-        if name:
-            context = dataclasses.replace(context, own_tool=name)
+        schema = tool.get("inputSchema")
+        props = schema.get("properties") if isinstance(schema, Mapping) else None
+        params = frozenset(k for k in props if isinstance(k, str)) if isinstance(props, Mapping) else frozenset()
+        if name or params:
+            context = dataclasses.replace(context, own_tool=name, own_params=params)
         return self.scan_fields(definition_strings(tool), "tool_description", name=name, context=context)
 
     def scan_definition(self, item: Mapping[str, object], *, context: ScanContext = NO_CONTEXT) -> ItemReport:

@@ -27,6 +27,7 @@ class Context:
     other_tools: frozenset[str] = frozenset()  # tool names of other servers (fleet scans)
     sibling_tools: frozenset[str] = frozenset()  # tool names of the same server
     own_tool: str = ""  # the name of the tool whose definition this string belongs to
+    own_params: frozenset[str] = frozenset()  # that tool's parameter names
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,18 +385,37 @@ _PLANTED_VALUE = re.compile(
         r"\b(?:https?|ftp|wss?|git|ssh)://[^\s'\"`)<>]+|\bgit@[a-z0-9.\-]+:[^\s'\"`]+",  # URL
         r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+|/\d+)?\b",  # IP address, port, CIDR
         r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b",  # IBAN
+        r"\b\d{3,6}(?:[- ]\d{2,8}){2,4}\b",  # account or card number in groups
+        r"\b0x[0-9a-f]{40}\b|\b(?:bc1|[13])[a-km-z1-9]{25,39}\b",  # wallet address
+        # a host name with a public suffix
+        r"\b(?:[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?\.){1,4}(?:com|net|org|io|co|app|dev|xyz|cloud|info|biz|me|ai"
+        r"|sh|ru|cn|tk|top|site|online|link)\b(?![.\w-])",
         # a quoted identifier-like value with letters and digits: account, user, channel ids
         r"['\"`](?=[^'\"`\s]{6,64}['\"`])(?=[^'\"`]*\d)(?=[^'\"`]*[A-Za-z])[A-Za-z0-9_:./\-]+['\"`]",
         # settings that open things up
         r"\b(?:public-read|anyone[_ ]with[_ ](?:the[_ ])?link|privileged\s*[=:]\s*true|force\s*[=:]\s*true"
         r"|public\s*[=:]\s*true|private\s*[=:]\s*false"
         r"|(?:role|permission|access)\s*[=:]\s*['\"]?(?:admin|owner|writer|full_access)"
-        r"|visibility\s*[=:]\s*['\"]?public)\b|--force\b|--trusted-host\b",
+        r"|visibility\s*[=:]\s*['\"]?public)\b|--force\b|--trusted-host\b|--no-verify\b|--insecure\b"
+        r"|\b(?:skip|disable|bypass)[_ ](?:tests?|checks?|reviews?|required\s+reviews?|verification|approvals?)\b"
+        r"|(?-i:\b[A-Z][A-Z0-9_]{2,40}=[\w.:/-]+)",
         # secrets and the places they live
         r"~/\.|\.env\b|\bid_(?:rsa|ed25519|ecdsa)\b|authorized_keys|\.bashrc|\.zshrc|/etc/(?:passwd|shadow)"
         r"|document\.cookie",
     )),
     re.IGNORECASE,
+)
+_OTHER_TOOLS = re.compile(
+    r"\b(?:with|through|via|using|in|on|from)\s+(?:the|any|a|another|other|its)\s+(?:[a-z0-9-]{2,20}\s+){0,2}"
+    r"(?:server|servers|tools?|integration|connector|plugin|app)\b",
+    re.I,
+)
+_ACTING_PROSE = re.compile(
+    r"\b(?:send|sends|sending|sent|pay|pays|paying|merge|merges|merging|update|updates|updating|transfer|transfers"
+    r"|transferring|push|pushes|pushing|post|posts|posting|share|shares|sharing|deploy|deploys|deploying|invite"
+    r"|forward|create|creates|creating|trigger|triggers|triggering|book|books|booking|draft|write|writes|writing"
+    r"|delete|deletes|deleting|commit|commits|publish|publishes|upload|uploads|uploading)\b",
+    re.I,
 )
 _EXAMPLE_LEAD = re.compile(
     r"(?:\be\.g\.|\bi\.e\.|\bfor (?:example|instance)|(?<![\w.@/-])examples?\b[^.\n]{0,16}"
@@ -432,15 +452,20 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
     if ctx.scope != "text" or ctx.kind != "tool_description":
         return []
     text = ctx.norm.text
-    if "_" not in text and not re.search(r"[a-z][A-Z]", text):
-        return []
     own = _SEPARATORS.sub("", ctx.own_tool.lower())
     spans = _sentences(text)
     for i, (s, e) in enumerate(spans):
+        refs: list[tuple[re.Match[str], str]] = []
         for m in _TOOL_REF.finditer(text, s, e):
             ident = m.group(1)
-            if not _acting_tool(ident) or _SEPARATORS.sub("", ident.lower()) == own:
-                continue
+            if _acting_tool(ident) and _SEPARATORS.sub("", ident.lower()) != own and ident not in ctx.own_params:
+                refs.append((m, ident))
+        if not refs:
+            # "when you pay with the banking server", "through the mail server", "any provider tool"
+            generic = _OTHER_TOOLS.search(text, s, e)
+            if generic is not None and _ACTING_PROSE.search(text, s, e):
+                refs.append((generic, generic.group(0)))
+        for m, ident in refs:
             if _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start()):
                 continue
             end = spans[i + 1][1] if i + 1 < len(spans) else e
@@ -505,7 +530,8 @@ def siphoned_tool_data(ctx: Context) -> list[Hit]:
 
 _PARAMETER_TEXT = re.compile(r"(?:^|\.)properties\.[^.]+\.(?:description|title|default|examples?(?:\.\d+)?|x-[a-z-]+)$")
 _FILL = re.compile(
-    r"\b(?:paste|include|put|insert|concatenate|copy|provide|enter|fill|populate|supply|pass|attach|dump|append"
+    r"\b(?:paste|include|put|insert|concatenate|copy|provide|enter|fill|populate|supply|pass|attach|dump|append|add"
+    r"|send|forward|list"
     r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it)\s+to|(?:value|contents?|output)\s+of)\b",
     re.I,
 )
@@ -515,6 +541,9 @@ _HARVESTED = re.compile(
         r"\b(?:conversation|chat|dialog(?:ue)?)\s+(?:so\s+far|history|transcript|log)\b",
         r"\b(?:previous|prior|earlier|past|last\s+\w+)\s+(?:user\s+|assistant\s+)?(?:and\s+assistant\s+)?messages?\b",
         r"\bevery\s+(?:previous\s+|prior\s+)?(?:user|assistant)\s+(?:and\s+(?:user|assistant)\s+)?messages?\b",
+        r"\bmessages?\s+(?:the\s+user\s+|they\s+|you\s+)?(?:sent|wrote|typed|exchanged)\s+(?:earlier|before|previously"
+        r"|so\s+far|in\s+this\s+(?:chat|conversation|session))\b",
+        r"\b(?:last|previous|recent|earlier|other)\s+(?:[a-z0-9]{1,10}\s+)?tool\s+(?:results?|outputs?|responses?|calls?)\b",
         r"\b(?:system|developer)\s+(?:and\s+developer\s+)?(?:messages?|prompt|instructions)\b",
         # what other tools returned
         r"\b(?:full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:the\s+)?(?:last|previous|recent|other|earlier)\b"
@@ -526,7 +555,7 @@ _HARVESTED = re.compile(
         # secrets, when the text also says where to get them
         r"\b(?:seed|recovery|mnemonic)\s+phrase|\b(?:private|secret)\s+keys?\b|\bsession\s+(?:tokens?|cookies?)"
         r"|\b(?:cookies|passwords?|api\s+keys?|access\s+tokens?|credentials)\b(?=[^.\n]{0,60}\b(?:from|in|stored|saved)"
-        r"\s+(?:the\s+|your\s+|its\s+)?(?:environment|env|\.env|config|keychain|browser|password\s+(?:store|manager)"
+        r"\s+(?:the\s+|your\s+|its\s+|this\s+)?(?:environment|env|\.env|config|keychain|browser|password\s+(?:store|manager)"
         r"|memory|conversation|chat|context|shell))",
     )),
     re.I,

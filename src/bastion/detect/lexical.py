@@ -92,14 +92,18 @@ class LexicalResult:
 
 
 class LexicalModel:
-    """A trained linear model: ``p = sigmoid(bias + sum of the weights of the features present)``."""
+    """A trained linear model: ``p = sigmoid(bias + sum of the weights of the features present)``,
+    the sum divided by the square root of the number of features when ``scaled`` (so that a long
+    text does not reach an extreme score by the sheer number of its words)."""
 
-    def __init__(self, name: str, weights: dict[str, float], bias: float, bands: list[Band], about: str = "") -> None:
+    def __init__(self, name: str, weights: dict[str, float], bias: float, bands: list[Band], about: str = "",
+                 scaled: bool = False) -> None:
         self.name = name
         self.weights = weights
         self.bias = bias
         self.bands = sorted(bands, key=lambda b: b.min_score, reverse=True)
         self.about = about
+        self.scaled = scaled
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, object]) -> LexicalModel:
@@ -114,11 +118,17 @@ class LexicalModel:
                 raise ValueError(f"lexical model {name}: each band needs 'min_score' and 'confidence'")
             parsed.append(Band(float(b["min_score"]), float(b["confidence"])))
         about = data.get("about", "")
+        scaled = data.get("scaled", False)
+        if not isinstance(scaled, bool):
+            raise ValueError(f"lexical model {name}: 'scaled' must be true or false")
         return cls(name, {str(k): float(v) for k, v in weights.items()}, float(bias), parsed,
-                   about if isinstance(about, str) else "")
+                   about if isinstance(about, str) else "", scaled)
 
     def score_features(self, feats: set[str]) -> float:
-        z = self.bias + sum(filter(None, map(self.weights.get, feats)))
+        total = sum(filter(None, map(self.weights.get, feats)))
+        if self.scaled and feats:
+            total /= math.sqrt(len(feats))
+        z = self.bias + total
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def evaluate(self, text: str, top: int = 6) -> LexicalResult:
