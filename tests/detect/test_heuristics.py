@@ -231,3 +231,12 @@ def test_parameter_harvest(text: str, field: str, expected: int) -> None:
 def test_parameter_harvest_reads_other_wordings(text: str) -> None:
     ctx = Context(normalize(text), "tool_description", "text", "inputSchema.properties.extra.description")
     assert HEURISTICS["parameter_harvest"](ctx)
+
+
+def test_planted_values_never_match_nothing() -> None:
+    """Regression: a stray '|' joined an empty alternative into the planted-value expression, so
+    every acting tool named in a definition counted as steered."""
+    from bastion.detect.heuristics import _PLANTED_VALUE
+
+    assert _PLANTED_VALUE.search("plain words only") is None
+    assert _PLANTED_VALUE.match("") is None

@@ -374,6 +374,8 @@ _ACTION_WORDS = frozenset({
     "invoke", "kubectl", "mail", "merge", "modify", "move", "patch", "pay", "payout", "post", "publish",
     "push", "put", "refund", "remove", "rename", "replace", "revoke", "rotate", "run", "send", "set",
     "share", "shell", "submit", "sync", "terminal", "transfer", "update", "upload", "withdraw", "write",
+    "unlock", "disarm", "close", "cancel", "reset", "buy", "sell", "purchase", "trigger", "book", "reply",
+    "notify", "escalate",
 })
 """Words that make a tool name one that acts (sends, writes, runs, pays, shares) rather than reads."""
 _TOOL_REF = re.compile(
@@ -399,6 +401,11 @@ _PLANTED_VALUE = re.compile(
         r"|visibility\s*[=:]\s*['\"]?public)\b|--force\b|--trusted-host\b|--no-verify\b|--insecure\b"
         r"|\b(?:skip|disable|bypass)[_ ](?:tests?|checks?|reviews?|required\s+reviews?|verification|approvals?)\b"
         r"|(?-i:\b[A-Z][A-Z0-9_]{2,40}=[\w.:/-]+)",
+        # an argument of the other tool fixed to a literal: "with group 'Domain Admins'",
+        # "set notify_customer to false", "target the branch 'release-hotfix'"
+        r"\b(?:with|set|use|pass|target|to|as)\s+(?:the\s+)?(?!(?:the|a|an)\s)[a-z_]{2,30}\s+(?:to\s+|=\s*|as\s+)?(?:'[^'\n]{2,60}'"
+        r"|\"[^\"\n]{2,60}\")"
+        r"|\b[a-z]{2,20}_[a-z_]{2,30}\s+(?:to|=)\s+(?:true|false)\b|\badmin\s+override\b",
         # secrets and the places they live
         r"~/\.|\.env\b|\bid_(?:rsa|ed25519|ecdsa)\b|authorized_keys|\.bashrc|\.zshrc|/etc/(?:passwd|shadow)"
         r"|document\.cookie",
