@@ -472,15 +472,16 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
             generic = _OTHER_TOOLS.search(text, s, e)
             if generic is not None and _ACTING_PROSE.search(text, s, e):
                 refs.append((generic, generic.group(0)))
-        for m, ident in refs:
-            if _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start()):
-                continue
-            end = spans[i + 1][1] if i + 1 < len(spans) else e
-            value = _PLANTED_VALUE.search(text, s, end)
-            if value is None:
-                continue
-            os_, oe = ctx.norm.to_original(min(m.start(), value.start()), max(m.end(), value.end()))
-            return [Hit(os_, oe, f"supplies {value.group(0)!r} for a call to {ident!r}")]
+        refs = [(m, ident) for m, ident in refs if not _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start())]
+        if not refs:
+            continue
+        # one search per sentence, however many tools it names (linear in the text)
+        value = _PLANTED_VALUE.search(text, s, spans[i + 1][1] if i + 1 < len(spans) else e)
+        if value is None:
+            continue
+        m, ident = refs[0]
+        os_, oe = ctx.norm.to_original(min(m.start(), value.start()), max(m.end(), value.end()))
+        return [Hit(os_, oe, f"supplies {value.group(0)!r} for a call to {ident!r}")]
     return []
 
 
