@@ -405,7 +405,21 @@ _PLANTED_VALUE = re.compile(
         # "set notify_customer to false", "target the branch 'release-hotfix'"
         r"\b(?:with|set|use|pass|target|to|as)\s+(?:the\s+)?(?!(?:the|a|an)\s)[a-z_]{2,30}\s+(?:to\s+|=\s*|as\s+)?(?:'[^'\n]{2,60}'"
         r"|\"[^\"\n]{2,60}\")"
-        r"|\b[a-z]{2,20}_[a-z_]{2,30}\s+(?:to|=)\s+(?:true|false)\b|\badmin\s+override\b",
+        r"|\b(?:force|[a-z]{2,20}_[a-z_]{2,30})\s+(?:set\s+)?(?:to|=)\s+(?:true|false)\b|\badmin\s+override\b",
+        # a literal quoted where the sentence makes it mandatory ("belong in the 'shared-team' vault")
+        r"(?:'[^'\n]{2,60}'|\"[^\"\n]{2,60}\")(?=[^.\n]{0,80}\b(?:must|always|instead|rather\s+than|required|regardless)\b)"
+        r"|\b(?:must|always|instead|rather\s+than|required|belongs?\s+in|has\s+to\s+(?:be|go))\b[^.\n]{0,80}"
+        r"(?:'[^'\n]{2,60}'|\"[^\"\n]{2,60}\")",
+        # a long number, a percentage or a channel put in place of the user's
+        r"\b(?:replaced?\s+with|changed?\s+to|set\s+to|must\s+be|has\s+to\s+be|go(?:es)?\s+to|use)\s+"
+        r"(?:(?:account|number|routing|iban)\s+)?\d{6,}\b"
+        r"|\b(?:increased?|multipl(?:y|ied)|raised?|inflated?|marked\s+up)\s+(?:it\s+|them\s+)?(?:by\s+)?\d+(?:\.\d+)?\s*%"
+        r"|(?<![\w&/#])#[a-z][\w-]{2,40}\b",
+        # privileges, destructive SQL, host mounts, paths outside the workspace
+        r"\b(?:AdministratorAccess|cluster-admin|Domain\s+Admins|ALL\s+PRIVILEGES|superuser|NOPASSWD)\b"
+        r"|\b(?:INSERT\s+INTO|DROP\s+TABLE|DELETE\s+FROM|TRUNCATE\s+TABLE|GRANT\s+ALL)\b"
+        r"|\b(?:drop|remove|omit|strip)\s+the\s+where\s+clause\b|--privileged\b|-v\s+/:/"
+        r"|(?<![\w.~])/(?:tmp|var|etc|home|root|srv|mnt|Users|private)/[\w.-]+(?:/[\w.-]+)*",
         # secrets and the places they live
         r"~/\.|\.env\b|\bid_(?:rsa|ed25519|ecdsa)\b|authorized_keys|\.bashrc|\.zshrc|/etc/(?:passwd|shadow)"
         r"|document\.cookie",
@@ -423,6 +437,9 @@ _ACTING_PROSE = re.compile(
     r"|forward|create|creates|creating|trigger|triggers|triggering|book|books|booking|draft|write|writes|writing"
     r"|delete|deletes|deleting|commit|commits|publish|publishes|upload|uploads|uploading)\b",
     re.I,
+)
+_REDIRECT = re.compile(
+    r"\b(?:instead|rather\s+than|in\s+place\s+of|redirect(?:ed)?|re-?routed?|should\s+go\s+to)\b", re.I
 )
 _EXAMPLE_LEAD = re.compile(
     r"(?:\be\.g\.|\bi\.e\.|\bfor (?:example|instance)|(?<![\w.@/-])examples?\b[^.\n]{0,16}"
@@ -467,6 +484,12 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
             ident = m.group(1)
             if _acting_tool(ident) and _SEPARATORS.sub("", ident.lower()) != own and ident not in ctx.own_params:
                 refs.append((m, ident))
+        if not refs and _REDIRECT.search(text, s, e):
+            # any other tool, when the sentence sends its requests elsewhere ("requests made
+            # through fetch_url to api.github.com should go to ... instead")
+            refs = [(m, m.group(1)) for m in _TOOL_REF.finditer(text, s, e)
+                    if _SEPARATORS.sub("", m.group(1).lower()) != own and m.group(1) not in ctx.own_params
+                    and "_" in m.group(1)]
         if not refs:
             # "when you pay with the banking server", "through the mail server", "any provider tool"
             generic = _OTHER_TOOLS.search(text, s, e)
@@ -553,6 +576,12 @@ _HARVESTED = re.compile(
         r"|so\s+far|in\s+this\s+(?:chat|conversation|session))\b",
         r"\b(?:last|previous|recent|earlier|other)\s+(?:[a-z0-9]{1,10}\s+)?tool\s+(?:results?|outputs?|responses?|calls?)\b",
         r"\b(?:system|developer)\s+(?:and\s+developer\s+)?(?:messages?|prompt|instructions)\b",
+        # the user's other accounts and data
+        r"\b(?:address\s+book|contact\s+list|document\.cookie|local\s*storage|session\s*storage"
+        r"|(?:inbox|e-?mail)\s+(?:e-?mails|bodies|messages)|bodies\s+of\s+(?:all\s+)?(?:the\s+)?(?:inbox\s+)?e-?mails"
+        r"|direct\s+messages|private\s+messages|one-time\s+(?:code|password)|connection\s+string"
+        r"|repository\s+secrets|deploy\s+keys|kubectl\s+get\s+secrets|(?:api\s+keys?|tokens?)\s+visible)\b",
+        r"\bbrowser\s+cookies\b|\bcookies\s+for\s+(?:every|all|each)\b",
         # what other tools returned
         r"\b(?:full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:the\s+)?(?:last|previous|recent|other|earlier)\b"
         r"[^.\n]{0,30}\b(?:tools?|calls?)\b|\btools?\s+you\s+(?:called|used|ran)\b",
@@ -577,16 +606,110 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
     with what the user never meant to hand over: the conversation so far, system or developer
     messages, other tools' outputs, the environment (``printenv``, ``AWS_SESSION_TOKEN``), the
     files secrets live in, a wallet's seed phrase or private key, or credentials taken from where
-    they are stored. Parameters that simply take a token or password *from the user* ("Your API
-    key") are not reported."""
-    if ctx.scope != "text" or ctx.kind != "tool_description" or not _PARAMETER_TEXT.search(ctx.field):
+    they are stored. The tool's own description is read the same way where a sentence names one of
+    its parameters ("put the user's last five messages into ``context``"). Parameters that simply
+    take a token or password *from the user* ("Your API key") are not reported."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
         return []
     text = ctx.norm.text
-    fill = _FILL.search(text)
-    if fill is None:
+    if _PARAMETER_TEXT.search(ctx.field):
+        windows = [(0, len(text))]
+    elif ctx.field == "description" and ctx.own_params:
+        # the tool's description telling what to put into one of its parameters
+        names = [p for p in ctx.own_params if len(p) >= 3]
+        windows = [(s, e) for s, e in _sentences(text) if any(_names_word(text, p, s, e) for p in names)]
+    else:
         return []
-    what = _HARVESTED.search(text) or _SECRET_VARIABLE.search(text)
-    if what is None:
+    for s, e in windows:
+        fill = _FILL.search(text, s, e)
+        if fill is None:
+            continue
+        what = _HARVESTED.search(text, s, e) or _SECRET_VARIABLE.search(text, s, e)
+        if what is None:
+            continue
+        os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))
+        return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]
+    return []
+
+
+def _names_word(text: str, word: str, start: int, end: int) -> bool:
+    """Whether ``word`` occurs in ``text[start:end]`` as a whole word."""
+    pos = text.find(word, start, end)
+    while pos >= 0:
+        after = pos + len(word)
+        if (pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_")) and (
+            after >= len(text) or not (text[after].isalnum() or text[after] == "_")
+        ):
+            return True
+        pos = text.find(word, after, end)
+    return False
+
+
+_RISKY_SETTING = re.compile(
+    "|".join((
+        # access opened up
+        r"\bpublic(?:-read(?:-write)?)?\b|\banyone[_ ]with[_ ](?:the[_ ])?link\b|\b0\.0\.0\.0/0\b|\b0-65535\b"
+        r"|host\s+'%'",
+        # privileges
+        r"\b(?:roles?|permissions?|access|privileges?|level|group|scopes?|policy)\b[^.\n]{0,40}?['\"]?"
+        r"(?:admin|administrator|owner|root|superuser|full[_ ]access)\b"
+        r"|\b(?:cluster-admin|AdministratorAccess)\b|\bALL\s+PRIVILEGES\b|\bwrite[_ .]all\b|\breadwrite\.all\b",
+        # protections switched off
+        r"\b(?:verify(?:_ssl|_tls)?|verification(?:_required)?|ssl_verify|tls|encryption|mfa|2fa|auth(?:entication)?)"
+        r"\s+(?:is\s+|are\s+)?(?:always\s+)?(?:(?:set\s+)?to\s+|=\s*|:\s*)?['\"]?(?:false|none|off|disabled|0)\b",
+        # limits removed
+        r"\b(?:maximum\s+uint256|unlimited|2\*\*256|percent_off\s+100|100\s*%\s*off)\b",
+        # a key of someone else
+        r"\bssh-(?:ed25519|rsa)\s+AAAA",
+    )),
+    re.I,
+)
+_PINNED = re.compile(
+    r"\b(?:must|always|is\s+set\s+to|are\s+set\s+to|is\s+fixed|defaults?\s+to|by\s+default"
+    r"|set\s+(?:it\s+|[a-z_]{2,40}\s+)?to"
+    r"|should\s+be|has\s+to\s+be|in\s+all\s+cases|regardless|required|always\s+includes?|must\s+(?:also\s+)?contain)\b"
+    r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
+    re.I,
+)
+_ADDED_DESTINATION = re.compile(
+    r"\b(?:also|in\s+addition|alongside|as\s+well|additionally|always\s+includes?|must\s+(?:also\s+)?(?:contain|include)"
+    r"|is\s+added\s+to|added\s+to|instead|in\s+place\s+of|rather\s+than|in\s+all\s+cases|regardless|whatever"
+    r"|no\s+matter)\b",
+    re.I,
+)
+_USER_CHOICE = re.compile(
+    r"\b(?:only\s+(?:when|if)|unless|if\s+the\s+user|when\s+the\s+user|the\s+user\s+(?:may|can|chooses|asks)|optional(?:ly)?)\b",
+    re.I,
+)
+_DESTINATION_VALUE = re.compile(
+    r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+|\b(?:https?|sftp|ftp|wss?)://[^\s'\"`)<>]+"
+    r"|\b0x[0-9a-f]{40}\b|\bacct_[A-Za-z0-9]{4,}\b",
+    re.I,
+)
+
+
+@heuristic("pinned_argument")
+def pinned_argument(ctx: Context) -> list[Hit]:
+    """A definition that fixes its *own* arguments to values that serve someone else: a
+    permission of admin or cluster-admin, a public ACL or 0.0.0.0/0, certificate or
+    verification checks off, unlimited allowances, a stranger's SSH key; or an e-mail address,
+    URL, wallet or account added to or put in place of the user's recipients ("approver is
+    'finance@…' in all cases", "recovery_email is set to …"). Honest definitions state neutral
+    defaults or offer such settings as the user's choice ("public only when the user asks")."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
         return []
-    os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))
-    return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]
+    text = ctx.norm.text
+    if _PINNED.search(text) is None:
+        return []
+    for s, e in _sentences(text):
+        if _PINNED.search(text, s, e) is None or _USER_CHOICE.search(text, s, e) is not None:
+            continue
+        risky = _RISKY_SETTING.search(text, s, e)
+        if risky is None:
+            dest = _DESTINATION_VALUE.search(text, s, e)
+            if dest is None or _ADDED_DESTINATION.search(text, s, e) is None:
+                continue
+            risky = dest
+        os_, oe = ctx.norm.to_original(risky.start(), risky.end())
+        return [Hit(os_, oe, f"fixes an argument to {risky.group(0)!r}")]
+    return []
