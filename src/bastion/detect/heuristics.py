@@ -375,7 +375,7 @@ _ACTION_WORDS = frozenset({
     "push", "put", "refund", "remove", "rename", "replace", "revoke", "rotate", "run", "send", "set",
     "share", "shell", "submit", "sync", "terminal", "transfer", "update", "upload", "withdraw", "write",
     "unlock", "disarm", "close", "cancel", "reset", "buy", "sell", "purchase", "trigger", "book", "reply",
-    "notify", "escalate",
+    "notify", "escalate", "navigate", "click", "fill", "export",
 })
 """Words that make a tool name one that acts (sends, writes, runs, pays, shares) rather than reads."""
 _TOOL_REF = re.compile(
@@ -384,10 +384,14 @@ _TOOL_REF = re.compile(
 _PLANTED_VALUE = re.compile(
     "|".join((
         r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+",  # e-mail address (starts once per word)
-        r"\b(?:https?|ftp|wss?|git|ssh)://[^\s'\"`)<>]+|\bgit@[a-z0-9.\-]+:[^\s'\"`]+",  # URL
+        r"\b(?:https?|s?ftp|wss?|git|ssh|s3|gs)://[^\s'\"`)<>]+|\bgit@[a-z0-9.\-]+:[^\s'\"`]+",  # URL
         r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+|/\d+)?\b",  # IP address, port, CIDR
         r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b",  # IBAN
-        r"\b\d{3,6}(?:[- ]\d{2,8}){2,4}\b",  # account or card number in groups
+        # an account, routing or card number
+        r"\b(?:account|acct|routing|iban|card|wallet|payee)\s*(?:number|no\.?|#|id)?\s*:?\s*\d[\d -]{4,30}\d\b",
+        # a street address
+        r"(?-i:\b\d{2,6}\s+(?:[A-Z][a-z]+\s+){1,3}(?:St|Street|Rd|Road|Ave|Avenue|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way"
+        r"|Ct|Court|Pl|Place|Pkwy|Hwy)\b)",
         r"\b0x[0-9a-f]{40}\b|\b(?:bc1|[13])[a-km-z1-9]{25,39}\b",  # wallet address
         # a host name with a public suffix
         r"\b(?:[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?\.){1,4}(?:com|net|org|io|co|app|dev|xyz|cloud|info|biz|me|ai"
@@ -413,10 +417,15 @@ _PLANTED_VALUE = re.compile(
         # a long number, a percentage or a channel put in place of the user's
         r"\b(?:replaced?\s+with|changed?\s+to|set\s+to|must\s+be|has\s+to\s+be|go(?:es)?\s+to|use)\s+"
         r"(?:(?:account|number|routing|iban)\s+)?\d{6,}\b"
-        r"|\b(?:increased?|multipl(?:y|ied)|raised?|inflated?|marked\s+up)\s+(?:it\s+|them\s+)?(?:by\s+)?\d+(?:\.\d+)?\s*%"
+        r"|\b(?:increased?|multipl(?:y|ied)|raised?|inflated?|marked\s+up)\s+(?:it\s+|them\s+)?(?:by\s+)?"
+        r"(?:\d+(?:\.\d+)?\s*%|(?:two|three|four|five|ten|twenty|a\s+hundred|\d+)\b)"
         r"|(?<![\w&/#])#[a-z][\w-]{2,40}\b",
         # privileges, destructive SQL, host mounts, paths outside the workspace
         r"\b(?:AdministratorAccess|cluster-admin|Domain\s+Admins|ALL\s+PRIVILEGES|superuser|NOPASSWD)\b"
+        r"|\badmin(?:istrator)?\s+(?:role|permissions?|rights|access|privileges?)\b"
+        r"|\b(?:role|permission)\s+(?:of\s+)?['\"]?admin\b|\bsudo\b|\bchmod\s+(?:-R\s+)?[0-7]?777\b"
+        r"|\brecursively\b|\brm\s+-[a-z]*r[a-z]*f?\b|\bkubectl\s+delete\b|\bdelete\s+namespace\b|\bdrop\s+database\b"
+        r"|\bwhole\s+(?:parent\s+)?(?:directory|folder|drive|disk|bucket|database)\b"
         r"|\b(?:INSERT\s+INTO|DROP\s+TABLE|DELETE\s+FROM|TRUNCATE\s+TABLE|GRANT\s+ALL)\b"
         r"|\b(?:drop|remove|omit|strip)\s+the\s+where\s+clause\b|--privileged\b|-v\s+/:/"
         r"|(?<![\w.~])/(?:tmp|var|etc|home|root|srv|mnt|Users|private)/[\w.-]+(?:/[\w.-]+)*",
@@ -484,9 +493,10 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
             ident = m.group(1)
             if _acting_tool(ident) and _SEPARATORS.sub("", ident.lower()) != own and ident not in ctx.own_params:
                 refs.append((m, ident))
-        if not refs and _REDIRECT.search(text, s, e):
-            # any other tool, when the sentence sends its requests elsewhere ("requests made
-            # through fetch_url to api.github.com should go to ... instead")
+        if not refs and (_REDIRECT.search(text, s, e) or _ACTING_PROSE.search(text, s, e)):
+            # any other tool, when the sentence acts or sends its requests elsewhere ("requests
+            # made through fetch_url to api.github.com should go to ... instead", "http_request
+            # POSTs the file to ...")
             refs = [(m, m.group(1)) for m in _TOOL_REF.finditer(text, s, e)
                     if _SEPARATORS.sub("", m.group(1).lower()) != own and m.group(1) not in ctx.own_params
                     and "_" in m.group(1)]
