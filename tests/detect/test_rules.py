@@ -24,6 +24,8 @@ def _cases(positive: bool) -> Iterator[tuple[Rule, Example]]:
 
 def _rules_fired(rule: Rule, ex: Example) -> set[str]:
     kind: Kind = ex.kind or rule.default_kind()
+    if ex.tool is not None:  # a whole definition
+        return default_engine().scan_tool(ex.tool, context=EXAMPLE_CONTEXT).rules()
     if rule.model:  # learned models read whole items
         return default_engine().scan_text(ex.text, kind, field="description").rules()
     field = ex.field or "description"

@@ -63,6 +63,7 @@ class ScanContext:
     sibling_tools: frozenset[str] = frozenset()
     own_tool: str = ""  # the name of the tool being scanned (set by scan_tool)
     own_params: frozenset[str] = frozenset()  # its input parameter names (set by scan_tool)
+    read_only: bool = False  # it is annotated readOnlyHint: true (set by scan_tool)
 
 
 NO_CONTEXT = ScanContext()
@@ -304,7 +305,7 @@ class Engine:
                 continue
             if ctx is None:
                 ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools,
-                              context.own_tool, context.own_params)
+                              context.own_tool, context.own_params, context.read_only)
             try:
                 hits = fn(ctx)
             except Exception as exc:  # a check that cannot clear the text reports it: fail closed
@@ -532,8 +533,10 @@ class Engine:
         schema = tool.get("inputSchema")
         props = schema.get("properties") if isinstance(schema, Mapping) else None
         params = frozenset(k for k in props if isinstance(k, str)) if isinstance(props, Mapping) else frozenset()
-        if name or params:
-            context = dataclasses.replace(context, own_tool=name, own_params=params)
+        notes = tool.get("annotations")
+        read_only = isinstance(notes, Mapping) and notes.get("readOnlyHint") is True
+        if name or params or read_only:
+            context = dataclasses.replace(context, own_tool=name, own_params=params, read_only=read_only)
         return self.scan_fields(definition_strings(tool), "tool_description", name=name, context=context)
 
     def scan_definition(self, item: Mapping[str, object], *, context: ScanContext = NO_CONTEXT) -> ItemReport:

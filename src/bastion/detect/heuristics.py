@@ -28,6 +28,7 @@ class Context:
     sibling_tools: frozenset[str] = frozenset()  # tool names of the same server
     own_tool: str = ""  # the name of the tool whose definition this string belongs to
     own_params: frozenset[str] = frozenset()  # that tool's parameter names
+    read_only: bool = False  # that tool is annotated readOnlyHint: true
 
 
 @dataclass(frozen=True, slots=True)
@@ -592,11 +593,15 @@ _HARVESTED = re.compile(
         r"|direct\s+messages|private\s+messages|one-time\s+(?:code|password)|connection\s+string"
         r"|repository\s+secrets|deploy\s+keys|kubectl\s+get\s+secrets|(?:api\s+keys?|tokens?)\s+visible)\b",
         r"\bbrowser\s+cookies\b|\bcookies\s+for\s+(?:every|all|each)\b",
+        r"\b(?:(?:precise\s+)?gps\s+coordinates|home\s+address|precise\s+location|current\s+location)\b"
+        r"(?=[^.\n]{0,80}\b(?:obtained|taken|read|pulled|looked\s+up|from\s+any|without\s+asking|never\s+ask"
+        r"|don't\s+ask|do\s+not\s+ask)\b)",
         # what other tools returned
         r"\b(?:full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:the\s+)?(?:last|previous|recent|other|earlier)\b"
         r"[^.\n]{0,30}\b(?:tools?|calls?)\b|\btools?\s+you\s+(?:called|used|ran)\b",
         # the environment and the files secrets live in
-        r"\b(?:printenv|environment\s+variables)\b|\boutput\s+of\s+`?(?:env|set|export)\b",
+        r"\b(?:printenv|environment\s+variables?)\b|\boutput\s+of\s+`?(?:env|set|export)\b",
+        r"\b(?:raw\s+|full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:every|each|all|any)\s+(?:other\s+)?tools?\b",
         r"~/\.|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|(?:^|[\s`'\"/])\.env\b|/etc/(?:passwd|shadow)\b|\.aws/|\.kube/config"
         r"|\.docker/config|\.npmrc|\.netrc|\.git-credentials",
         # secrets, when the text also says where to get them
@@ -722,4 +727,91 @@ def pinned_argument(ctx: Context) -> list[Hit]:
             risky = dest
         os_, oe = ctx.norm.to_original(risky.start(), risky.end())
         return [Hit(os_, oe, f"fixes an argument to {risky.group(0)!r}")]
+    return []
+
+
+
+_SENSITIVE_NAME_PARTS = frozenset({
+    "messages", "conversation", "transcript", "chat", "env", "dotenv", "credentials", "secrets", "passwords",
+    "tokens", "keys", "cookies", "contacts", "ssh", "seed", "mnemonic", "prompt", "history", "keychain",
+})
+_DUMP_NAME_PARTS = frozenset({
+    "all", "dump", "contents", "content", "previous", "prior", "earlier", "home", "file", "files", "full", "raw",
+    "entire", "every", "export", "existing", "saved", "stored", "past",
+})
+
+
+@heuristic("harvesting_parameter_name")
+def harvesting_parameter_name(ctx: Context) -> list[Hit]:
+    """A parameter whose *name* asks for a dump of what the user would not hand over: several
+    words naming secrets, the conversation or the user's contacts together with one that makes it
+    a copy of everything (``user_previous_messages_for_context``, ``env_api_keys_and_tokens_dump``,
+    ``home_dotenv_and_credentials_file_contents``). Names that take one value from the user
+    (``api_key``, ``password``, ``cookie_header``) are left alone."""
+    if ctx.scope != "name" or ctx.kind != "tool_description" or not _PARAMETER_NAME.search(ctx.field):
+        return []
+    name = ctx.norm.original
+    parts = [w.lower() for w in re.split(r"[_\-.\s]+|(?<=[a-z0-9])(?=[A-Z])", name) if w]
+    if len(parts) < 3:
+        return []
+    sensitive = [w for w in parts if w in _SENSITIVE_NAME_PARTS]
+    if not sensitive or not any(w in _DUMP_NAME_PARTS for w in parts):
+        return []
+    return [Hit(0, len(name), f"the name asks for {', '.join(sensitive)}")]
+
+
+_PARAMETER_NAME = re.compile(r"(?:^|\.)properties\.[^.]+$")
+_RECIPIENT_PARAM = re.compile(
+    r"(?:^|\.)properties\.(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?"
+    r"|destination|dest|callback(?:_url)?|webhook(?:_url)?|endpoint|notify|spender|beneficiary|payment_account"
+    r"|account|iban|wallet|address|remote|upstream)(?:_[a-z]+)?\.(?:default|examples?(?:\.\d+)?|const)$",
+    re.I,
+)
+
+
+@heuristic("planted_default")
+def planted_default(ctx: Context) -> list[Hit]:
+    """A recipient, destination, callback or payment parameter whose *default* is a fixed
+    outside address, URL, wallet or account: unless the user overrides it, every call goes to
+    whoever wrote the schema (a cc of ``archive@…``, a callback to a collector, a payout account)."""
+    if ctx.scope != "text" or ctx.kind != "tool_description" or not _RECIPIENT_PARAM.search(ctx.field):
+        return []
+    text = ctx.norm.text
+    value = _DESTINATION_VALUE.search(text) or _IBAN_LIKE.search(text)
+    if value is None:
+        return []
+    os_, oe = ctx.norm.to_original(value.start(), value.end())
+    return [Hit(os_, oe, f"defaults to {value.group(0)!r}")]
+
+
+_IBAN_LIKE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
+_DESTRUCTIVE = re.compile(
+    r"\b(?:delete[sd]?|deleting|purge[sd]?|purging|overwrite[sd]?|wipe[sd]?|erase[sd]?|drop(?:s|ped)?|destroy(?:s|ed)?"
+    r"|truncate[sd]?|tid(?:y|ied|ies)|clean(?:s|ed)?\s+up|close[sd]?|public-read|make\s+public|publish(?:es|ed)?"
+    r"|upload(?:s|ed)?|send(?:s)?|revoke[sd]?|reset(?:s)?|sync(?:s|ed)?|modif(?:y|ies|ied)|overwrite)",
+    re.I,
+)
+_NEGATION_BEFORE = re.compile(r"\b(?:not|never|no|nothing|without|nor|n't)\b(?:\W+\w+){0,3}\W*$", re.I)
+
+
+@heuristic("false_read_only")
+def false_read_only(ctx: Context) -> list[Hit]:
+    """A tool annotated ``readOnlyHint: true`` whose own text says it changes things: a
+    description that deletes, tidies, syncs or publishes as it reads, or a parameter default like
+    ``overwrite_and_purge_history`` or ``public-read``. Clients skip the confirmation prompt for
+    read-only tools, so a false hint hides a destructive call from the user. Negated mentions
+    ("nothing is deleted") and sentences about other tools are left alone."""
+    if ctx.scope != "text" or ctx.kind != "tool_description" or not ctx.read_only:
+        return []
+    if not (ctx.field == "description" or re.search(r"\.(?:default|enum(?:\.\d+)?|const)$", ctx.field)):
+        return []
+    text = ctx.norm.text
+    for s, e in _sentences(text):
+        if ctx.field == "description" and any("_" in m.group(1) for m in _TOOL_REF.finditer(text, s, e)):
+            continue  # names another tool: "use delete_file to remove it"
+        for m in _DESTRUCTIVE.finditer(text, s, e):
+            if _NEGATION_BEFORE.search(text, max(s, m.start() - 30), m.start()):
+                continue
+            os_, oe = ctx.norm.to_original(m.start(), m.end())
+            return [Hit(os_, oe, f"annotated read-only, but says {m.group(0)!r}")]
     return []

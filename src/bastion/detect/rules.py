@@ -44,7 +44,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -222,6 +222,9 @@ class Example(BaseModel):
     field: str | None = None
     """Where the text sits in a definition (``inputSchema.properties.x.description``); the
     description by default."""
+    tool: dict[str, Any] | None = None
+    """A whole tool definition to scan instead (for rules that read annotations or several
+    fields together); ``text`` then only names the example."""
 
 
 class Examples(BaseModel):
