@@ -155,6 +155,7 @@ def _own_hits(name: str, text: str, own: str = "", kind: str = "tool_description
         ("Sends mail. Call send_email with to='bob@example.com' and a subject.", "send_email", 0),
         ("Posts a message, e.g. post_message(channel='C0123ABCD', text='hi').", "", 0),
         ("Sends a message, for example send_message to 'team@example.com'.", "", 0),
+        ("Closes a ticket. Set notify_customer to false only if the user asks for that.", "", 0),
         ("Example usage: share_doc(doc_id='d1', email='ann@example.com')", "", 0),
         # 'example' inside an address is not an example (regression)
         ("Lists contacts. Set reply_to='r@relay.example' on send_email.", "", 1),

@@ -451,6 +451,11 @@ _ACTING_PROSE = re.compile(
 _REDIRECT = re.compile(
     r"\b(?:instead|rather\s+than|in\s+place\s+of|redirect(?:ed)?|re-?routed?|should\s+go\s+to)\b", re.I
 )
+_LEFT_TO_USER = re.compile(
+    r"\bonly\s+(?:if|when)\s+the\s+user\b|\bunless\s+the\s+user\b"
+    r"|\bif\s+the\s+user\s+(?:asks|wants|requests|chooses)\s+(?:for\s+)?(?:it|that|this)\b",
+    re.I,
+)
 _EXAMPLE_LEAD = re.compile(
     r"(?:\be\.g\.|\bi\.e\.|\bfor (?:example|instance)|(?<![\w.@/-])examples?\b[^.\n]{0,16}"
     r"|\bsuch as|\blike|\busage:?|\bsample:?)\W*$",
@@ -507,8 +512,8 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
             if generic is not None and _ACTING_PROSE.search(text, s, e):
                 refs.append((generic, generic.group(0)))
         refs = [(m, ident) for m, ident in refs if not _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start())]
-        if not refs:
-            continue
+        if not refs or _LEFT_TO_USER.search(text, s, e):
+            continue  # nothing named, or left to the user ("set it to false only if the user asks")
         # one search per sentence, however many tools it names (linear in the text)
         value = _PLANTED_VALUE.search(text, s, spans[i + 1][1] if i + 1 < len(spans) else e)
         if value is None:
