@@ -269,3 +269,22 @@ def test_parameter_harvest_reads_the_description_where_it_names_a_parameter() ->
 def test_pinned_argument(text: str, expected: int) -> None:
     assert len(HEURISTICS["pinned_argument"](Context(normalize(text), "tool_description", "text", "description"))) \
         == expected
+
+
+def test_read_modify_write_of_the_same_resource_is_not_siphoning() -> None:
+    """Regression (honest IAM tool of set C): 'call get_x first, modify it and pass the complete
+    result back here' hands this tool its own input, not another tool's data."""
+    text = ("Replaces a sharing policy. Always call get_share_policy first, edit it, and pass the complete "
+            "result here before applying it.")
+    own = Context(normalize(text), "tool_description", "text", "description", own_tool="set_share_policy")
+    other = Context(normalize(text), "tool_description", "text", "description", own_tool="log_activity")
+    assert not HEURISTICS["siphoned_tool_data"](own)
+    assert HEURISTICS["siphoned_tool_data"](other)
+
+
+def test_description_harvest_needs_the_data_after_the_verb() -> None:
+    """Regression (honest key generator of set C): a key path mentioned before 'add it to
+    GitHub' is not a request to fill a parameter with it."""
+    text = "Creates a key pair in ~/.ssh named by filename and prints the public key so they can add it to GitHub."
+    ctx = Context(normalize(text), "tool_description", "text", "description", own_params=frozenset({"filename"}))
+    assert not HEURISTICS["parameter_harvest"](ctx)

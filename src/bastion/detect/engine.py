@@ -435,6 +435,8 @@ class Engine:
                     if rule.window is None:
                         found = b
                         break
+                    if rule.ordered and b.start < parts[-1].end:
+                        continue  # the signals must come in the order of all_of
                     if b.field == a.field and max(0, b.start - a.end, a.start - b.end) <= rule.window:
                         found = b
                         break

@@ -543,6 +543,13 @@ _ANY_TOOL = re.compile(
 )
 
 
+def _same_resource(a: str, b: str) -> bool:
+    """``get_iam_policy`` and ``set_iam_policy`` act on the same thing: a read-modify-write
+    sequence, not another tool's data."""
+    ra, rb = a.lower().split("_", 1), b.lower().split("_", 1)
+    return len(ra) == 2 and len(rb) == 2 and ra[1] == rb[1]
+
+
 @heuristic("siphoned_tool_data")
 def siphoned_tool_data(ctx: Context) -> list[Hit]:
     """A tool definition that asks to be handed what *other* tools send or return: before or
@@ -559,7 +566,8 @@ def siphoned_tool_data(ctx: Context) -> list[Hit]:
     for i, (s, e) in enumerate(spans):
         ref = next(
             (m for m in _TOOL_REF.finditer(text, s, e)
-             if "_" in m.group(1) and _SEPARATORS.sub("", m.group(1).lower()) != own),
+             if "_" in m.group(1) and _SEPARATORS.sub("", m.group(1).lower()) != own
+             and not _same_resource(m.group(1), ctx.own_tool)),
             None,
         ) or _ANY_TOOL.search(text, s, e)
         if ref is None:
@@ -632,19 +640,23 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
     if ctx.scope != "text" or ctx.kind != "tool_description":
         return []
     text = ctx.norm.text
+    windows: list[tuple[int, int, str | None]]
     if _PARAMETER_TEXT.search(ctx.field):
-        windows = [(0, len(text))]
+        windows = [(0, len(text), None)]
     elif ctx.field == "description" and ctx.own_params:
         # the tool's description telling what to put into one of its parameters
         names = [p for p in ctx.own_params if len(p) >= 3]
-        windows = [(s, e) for s, e in _sentences(text) if any(_names_word(text, p, s, e) for p in names)]
+        windows = [(s, e, p) for s, e in _sentences(text) for p in names if _names_word(text, p, s, e)]
     else:
         return []
-    for s, e in windows:
+    for s, e, param in windows:
         fill = _FILL.search(text, s, e)
         if fill is None:
             continue
-        what = _HARVESTED.search(text, s, e) or _SECRET_VARIABLE.search(text, s, e)
+        # in the description, what is asked for follows the verb that asks for it ("include ...
+        # earlier messages"), not the other way round ("keys in ~/.ssh ... add it to GitHub")
+        start = s if param is None else fill.start()
+        what = _HARVESTED.search(text, start, e) or _SECRET_VARIABLE.search(text, start, e)
         if what is None:
             continue
         os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))

@@ -17,7 +17,8 @@ A rule detects in exactly one of four ways:
 - ``heuristic``: the name of a built-in check in :mod:`bastion.detect.heuristics` (for what a
   pattern cannot see: invisible characters, mixed scripts …).
 - ``all_of``: a combination of ``signals`` established by other findings of the same item, e.g.
-  ``[imperative, sensitive_target]``, optionally within ``window`` characters in the same field.
+  ``[imperative, sensitive_target]``, optionally within ``window`` characters in the same field
+  (and, with ``ordered: true``, in the order listed: an instruction, then its target).
 - ``model``: the name of a learned lexical model shipped with the package
   (:mod:`bastion.detect.lexical`); it reads the whole item (every string of a tool definition
   together) and its calibrated bands set the finding's confidence, so ``confidence`` is only the
@@ -259,6 +260,7 @@ class Rule(BaseModel):
     not_after: str | None = None
     all_of: tuple[str, ...] = ()
     window: int | None = None
+    ordered: bool = False
     model: str | None = Field(default=None, pattern=r"^[a-z0-9_-]+$")
     confidence: float = Field(ge=0.0, le=1.0)
     confidence_by_kind: dict[Kind, float] = Field(default_factory=dict)
