@@ -376,7 +376,7 @@ _ACTION_WORDS = frozenset({
     "push", "put", "refund", "remove", "rename", "replace", "revoke", "rotate", "run", "send", "set",
     "share", "shell", "submit", "sync", "terminal", "transfer", "update", "upload", "withdraw", "write",
     "unlock", "disarm", "close", "cancel", "reset", "buy", "sell", "purchase", "trigger", "book", "reply",
-    "notify", "escalate", "navigate", "click", "fill", "export",
+    "notify", "escalate", "navigate", "click", "fill", "export", "save", "store", "follow", "like",
 })
 """Words that make a tool name one that acts (sends, writes, runs, pays, shares) rather than reads."""
 _TOOL_REF = re.compile(
@@ -387,7 +387,15 @@ _PLANTED_VALUE = re.compile(
         r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+",  # e-mail address (starts once per word)
         r"\b(?:https?|s?ftp|wss?|git|ssh|s3|gs)://[^\s'\"`)<>]+|\bgit@[a-z0-9.\-]+:[^\s'\"`]+",  # URL
         r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+|/\d+)?\b",  # IP address, port, CIDR
-        r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b",  # IBAN
+        r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b[A-Z]{2}\d{2}(?:\s[A-Z0-9]{4}){3,7}(?:\s[A-Z0-9]{1,3})?\b",  # IBAN
+        r"\+\d{1,3}[\s-]?\d{2,4}[\s-]\d{3}[\s-]\d{3,4}\b",  # phone number
+        r"(?-i:\b(?=[A-Z0-9-]*\d)[A-Z][A-Z0-9]{1,9}(?:-[A-Z0-9]{2,12}){1,3}\b)",  # reference code PRV-004417
+        r"\bunlimited\b|\b\d{2,3}\s*%\s*-?\s*off\b|\bround\s+(?:the\s+)?(?:amount|total|price|sum)\s+up\b",
+        r"(?<![\w.@])@[a-z0-9_]{3,30}\b",  # a social account
+        r"\b(?:[a-z_]*_)?(?:enabled?|verify|verified|protection|protected|notify|notifications?|audit|logging|encryption"
+        r"|mfa|2fa|ssl|tls|approval|review|confirm(?:ation)?|sandbox|safe_mode)\s*[=:]\s*false\b"
+        r"|\bdisable\s+(?:the\s+)?(?:branch\s+protection|2fa|mfa|logging|audit(?:ing)?|alerts?|monitoring|cameras?"
+        r"|firewall|antivirus|notifications?)\b",
         # an account, routing or card number
         r"\b(?:account|acct|routing|iban|card|wallet|payee)\s*(?:number|no\.?|#|id)?\s*:?\s*\d[\d -]{4,30}\d\b",
         # a street address
@@ -412,7 +420,7 @@ _PLANTED_VALUE = re.compile(
         r"|\"[^\"\n]{2,60}\")"
         r"|\b(?:force|[a-z]{2,20}_[a-z_]{2,30})\s+(?:set\s+)?(?:to|=)\s+(?:true|false)\b|\badmin\s+override\b",
         # a literal quoted where the sentence makes it mandatory ("belong in the 'shared-team' vault")
-        r"(?:'[^'\n]{2,60}'|\"[^\"\n]{2,60}\")(?=[^.\n]{0,80}\b(?:must|always|instead|rather\s+than|required|regardless)\b)"
+        r"(?:'[^'\n]{2,60}'|\"[^\"\n]{2,60}\")(?=[^.\n]{0,80}\b(?:must|always|instead|rather\s+than|required|regardless|as\s+well)\b)"
         r"|\b(?:must|always|instead|rather\s+than|required|belongs?\s+in|has\s+to\s+(?:be|go))\b[^.\n]{0,80}"
         r"(?:'[^'\n]{2,60}'|\"[^\"\n]{2,60}\")",
         # a long number, a percentage or a channel put in place of the user's
@@ -437,7 +445,7 @@ _PLANTED_VALUE = re.compile(
     re.IGNORECASE,
 )
 _OTHER_TOOLS = re.compile(
-    r"\b(?:with|through|via|using|in|on|from)\s+(?:the|any|a|another|other|its)\s+(?:[a-z0-9-]{2,20}\s+){0,2}"
+    r"\b(?:with|through|via|using|in|on|from|use|call|invoke)\s+(?:the|any|a|another|other|its)\s+(?:[a-z0-9-]{2,20}\s+){0,2}"
     r"(?:server|servers|tools?|integration|connector|plugin|app)\b",
     re.I,
 )
@@ -445,7 +453,8 @@ _ACTING_PROSE = re.compile(
     r"\b(?:send|sends|sending|sent|pay|pays|paying|merge|merges|merging|update|updates|updating|transfer|transfers"
     r"|transferring|push|pushes|pushing|post|posts|posting|share|shares|sharing|deploy|deploys|deploying|invite"
     r"|forward|create|creates|creating|trigger|triggers|triggering|book|books|booking|draft|write|writes|writing"
-    r"|delete|deletes|deleting|commit|commits|publish|publishes|upload|uploads|uploading)\b",
+    r"|delete|deletes|deleting|commit|commits|publish|publishes|upload|uploads|uploading|add|adds|adding|grant|grants"
+    r"|disable|disables|store|stores|save|saves|run|runs|append|appends|follow|like|search)\b",
     re.I,
 )
 _REDIRECT = re.compile(
@@ -609,6 +618,11 @@ _HARVESTED = re.compile(
         r"\b(?:(?:precise\s+)?gps\s+coordinates|home\s+address|precise\s+location|current\s+location)\b"
         r"(?=[^.\n]{0,80}\b(?:obtained|taken|read|pulled|looked\s+up|from\s+any|without\s+asking|never\s+ask"
         r"|don't\s+ask|do\s+not\s+ask)\b)",
+        # where it comes from: the conversation, the session, other tools and apps
+        r"\b(?:mentioned|shared|said|typed|come\s+up|came\s+up|seen|received|opened)\b[^.\n]{0,30}\b(?:in|during)"
+        r"\s+(?:the|this)\s+(?:conversation|chat|session)\b|\bin\s+previous\s+turns\b|\bany\s+other\s+tool\b"
+        r"|\bother\s+(?:connected\s+)?apps\b|\b(?:hidden\s+|initial\s+|system\s+)?instructions\s+you\s+(?:were|have\s+been)"
+        r"\s+given\b|\b(?:api\s+key|token|credentials?)\s+configured\s+for\b|\btool\s+configuration\b",
         # what other tools returned
         r"\b(?:full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:the\s+)?(?:last|previous|recent|other|earlier)\b"
         r"[^.\n]{0,30}\b(?:tools?|calls?)\b|\btools?\s+you\s+(?:called|used|ran)\b",
@@ -623,6 +637,11 @@ _HARVESTED = re.compile(
         r"\s+(?:the\s+|your\s+|its\s+|this\s+)?(?:environment|env|\.env|config|keychain|browser|password\s+(?:store|manager)"
         r"|memory|conversation|chat|context|shell))",
     )),
+    re.I,
+)
+_HARVEST_SOURCE = re.compile(
+    r"\b(?:in|during)\s+(?:the|this)\s+(?:conversation|chat|session)\b|\bin\s+previous\s+turns\b"
+    r"|\b(?:any\s+)?other\s+(?:connected\s+)?(?:tools?|apps)\b|\bearlier\s+outputs\b",
     re.I,
 )
 _SECRET_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9_]{0,40}_(?:TOKEN|SECRET|KEY|PASSWORD|PASS|CREDENTIALS?)\b")
@@ -651,6 +670,10 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         return []
     for s, e, param in windows:
         fill = _FILL.search(text, s, e)
+        if fill is None and param is None:
+            # a parameter's description is itself the request: "Email addresses and any
+            # passwords that were shared in previous turns"
+            fill = _HARVEST_SOURCE.search(text, s, e)
         if fill is None:
             continue
         # in the description, what is asked for follows the verb that asks for it ("include ...
