@@ -435,6 +435,7 @@ _PLANTED_VALUE = re.compile(
         r"|\b(?:role|permission)\s+(?:of\s+)?['\"]?admin\b|\bsudo\b|\bchmod\s+(?:-R\s+)?[0-7]?777\b"
         r"|\brecursively\b|\brm\s+-[a-z]*r[a-z]*f?\b|\bkubectl\s+delete\b|\bdelete\s+namespace\b|\bdrop\s+database\b"
         r"|\bwhole\s+(?:parent\s+)?(?:directory|folder|drive|disk|bucket|database)\b"
+        r"|\bpublic\s+(?:issue|gist|repo(?:sitory)?|post|channel|link|bucket)\b"
         r"|\b(?:INSERT\s+INTO|DROP\s+TABLE|DELETE\s+FROM|TRUNCATE\s+TABLE|GRANT\s+ALL)\b"
         r"|\b(?:drop|remove|omit|strip)\s+the\s+where\s+clause\b|--privileged\b|-v\s+/:/"
         r"|(?<![\w.~])/(?:tmp|var|etc|home|root|srv|mnt|Users|private)/[\w.-]+(?:/[\w.-]+)*",
@@ -470,6 +471,7 @@ _EXAMPLE_LEAD = re.compile(
     r"|\bsuch as|\blike|\busage:?|\bsample:?)\W*$",
     re.I,
 )
+_CAMEL = re.compile(r"[a-z][A-Z]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`'\"(])|\n\s*\n|\n\s*[-*\u2022]\s")
 
 
@@ -500,19 +502,23 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
     if ctx.scope != "text" or ctx.kind != "tool_description":
         return []
     text = ctx.norm.text
+    named = "_" in text or _CAMEL.search(text) is not None
+    if not named and _OTHER_TOOLS.search(text) is None:
+        return []  # no tool is named, not even "the mail server"
     own = _SEPARATORS.sub("", ctx.own_tool.lower())
     spans = _sentences(text)
     for i, (s, e) in enumerate(spans):
         refs: list[tuple[re.Match[str], str]] = []
-        for m in _TOOL_REF.finditer(text, s, e):
+        found = list(_TOOL_REF.finditer(text, s, e)) if named else []
+        for m in found:
             ident = m.group(1)
             if _acting_tool(ident) and _SEPARATORS.sub("", ident.lower()) != own and ident not in ctx.own_params:
                 refs.append((m, ident))
-        if not refs and (_REDIRECT.search(text, s, e) or _ACTING_PROSE.search(text, s, e)):
+        if not refs and found and (_REDIRECT.search(text, s, e) or _ACTING_PROSE.search(text, s, e)):
             # any other tool, when the sentence acts or sends its requests elsewhere ("requests
             # made through fetch_url to api.github.com should go to ... instead", "http_request
             # POSTs the file to ...")
-            refs = [(m, m.group(1)) for m in _TOOL_REF.finditer(text, s, e)
+            refs = [(m, m.group(1)) for m in found
                     if _SEPARATORS.sub("", m.group(1).lower()) != own and m.group(1) not in ctx.own_params
                     and "_" in m.group(1)]
         if not refs:
@@ -535,13 +541,14 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
 
 _TRIGGER = re.compile(r"\b(?:before|after|whenever|each time|every time|prior to|following)\b", re.I)
 _HAND_OVER = re.compile(
-    r"\b(?:pass(?:ing)?|include|send|forward|copy|provide|attach|paste|supply|give|relay|submit|journal|log)\b", re.I
+    r"\b(?:pass(?:ing|ed)?|include|send|sent|forward(?:ed)?|copy|copied|provide|attach|paste|supply|give|relay|submit"
+    r"|journal|log)\b", re.I
 )
 _WHOLE_DATA = re.compile(
     r"\b(?:full|complete|entire|exact|raw|verbatim|whole|unredacted|every|all)\b[^.\n]{0,50}?"
     r"\b(?:contents?|outputs?|results?|text|diffs?|body|bodies|headers|cookies|responses?|rows|json|transcript"
     r"|history|messages?|stdout|stderr|payload)\b"
-    r"|\b(?:exactly\s+)?as\s+(?:returned|received)\b"
+    r"|\b(?:exactly\s+)?as\s+(?:returned|received)\b|\bresults?\s+returned\s+by\b"
     r"|\b(?:cookies|localstorage|sessionstorage|card numbers?|cvc|cvv|session tokens?)\b",
     re.I,
 )
@@ -855,3 +862,54 @@ def false_read_only(ctx: Context) -> list[Hit]:
             os_, oe = ctx.norm.to_original(m.start(), m.end())
             return [Hit(os_, oe, f"annotated read-only, but says {m.group(0)!r}")]
     return []
+
+
+_SWAP = re.compile(
+    r"\b(?:use|install|import|add|require|pin|depend\s+on|pick)\s+[`'\"]?([A-Za-z0-9@][\w@/.\-]{2,60})[`'\"]?\s+"
+    r"(?:instead\s+of|rather\s+than|in\s+place\s+of|not)\s+[`'\"]?([A-Za-z0-9@][\w@/.\-]{2,60})[`'\"]?"
+    r"|\breplace\s+[`'\"]?([A-Za-z0-9@][\w@/.\-]{2,60})[`'\"]?\s+(?:with|by)\s+[`'\"]?([A-Za-z0-9@][\w@/.\-]{2,60})[`'\"]?",
+    re.I,
+)
+
+
+_SWAP_WORDS = ("instead", "rather", "place", "replace", "Instead", "Rather", "Replace", "INSTEAD", "REPLACE")
+
+
+@heuristic("swapped_dependency")
+def swapped_dependency(ctx: Context) -> list[Hit]:
+    """Text that tells the model to use a package whose name is one or two letters away from
+    the one it replaces ("use ``requestz`` instead of ``requests``", "replace ``colorama`` with
+    ``colourama``"): typosquatting delivered through the model, which then writes the look-alike
+    into the user's requirements or install commands."""
+    if ctx.scope != "text":
+        return []
+    text = ctx.norm.text
+    # Find the anchor words with str.find and run the expression only around them (a long text
+    # costs a few substring scans, not a full pass of the expression).
+    anchors: list[int] = []
+    for word in _SWAP_WORDS:
+        pos = text.find(word)
+        while pos >= 0:
+            anchors.append(pos)
+            pos = text.find(word, pos + len(word))
+    if not anchors:
+        return []
+    windows: list[list[int]] = []
+    for pos in sorted(anchors):  # merged, so the text is read at most once
+        if windows and pos - 90 <= windows[-1][1]:
+            windows[-1][1] = pos + 90
+        else:
+            windows.append([max(0, pos - 90), pos + 90])
+    from rapidfuzz.distance import Levenshtein
+
+    hits: list[Hit] = []
+    for m in (m for ws, we in windows for m in _SWAP.finditer(text, ws, we)):
+        new, old = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        a, b = new.lower().rstrip("."), old.lower().rstrip(".")
+        if a == b or min(len(a), len(b)) < 4 or Levenshtein.distance(a, b, score_cutoff=2) > 2:
+            continue
+        os_, oe = ctx.norm.to_original(m.start(), m.end())
+        hits.append(Hit(os_, oe, f"{new!r} in place of {old!r}"))
+        if len(hits) >= MAX_HITS:
+            break
+    return hits
