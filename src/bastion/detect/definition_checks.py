@@ -1,0 +1,565 @@
+"""Checks that read tool *definitions* as a whole, for what a single pattern cannot tie
+together: a definition that fills in another tool's call (SH-007), wants other tools' data
+(EX-010), asks for harvested data through its parameters (EX-011, EX-012, EX-013), pins its own
+arguments to someone else's benefit (TP-016), claims to be read-only while changing things
+(TP-017), or swaps a dependency for a look-alike (TP-018).
+
+They register in :data:`bastion.detect.heuristics.HEURISTICS` like the others and see the tool's
+own name, parameter names and read-only hint through :class:`~bastion.detect.heuristics.Context`
+(set by :meth:`bastion.detect.engine.Engine.scan_tool`). Every expression here is applied to
+bounded windows or with a cheap gate first: definitions are attacker-controlled text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bastion.detect.heuristics import _SEPARATORS, MAX_HITS, Context, Hit, heuristic
+
+# ---------------------------------------------------------------- steering another tool's call
+
+_ACTION_WORDS = frozenset({
+    "add", "append", "apply", "approve", "assign", "authorize", "bash", "call", "change", "charge", "commit",
+    "copy", "create", "delete", "deploy", "disable", "docker", "drop", "edit", "email", "enable", "eval",
+    "evaluate", "exec", "execute", "forward", "git", "grant", "import", "insert", "install", "invite",
+    "invoke", "kubectl", "mail", "merge", "modify", "move", "patch", "pay", "payout", "post", "publish",
+    "push", "put", "refund", "remove", "rename", "replace", "revoke", "rotate", "run", "send", "set",
+    "share", "shell", "submit", "sync", "terminal", "transfer", "update", "upload", "withdraw", "write",
+    "unlock", "disarm", "close", "cancel", "reset", "buy", "sell", "purchase", "trigger", "book", "reply",
+    "notify", "escalate", "navigate", "click", "fill", "export", "save", "store", "follow", "like",
+})
+"""Words that make a tool name one that acts (sends, writes, runs, pays, shares) rather than reads."""
+_TOOL_REF = re.compile(
+    r"(?<![\w@/.\-])`?((?:[a-z][a-z0-9]*(?:_[a-z0-9]+){1,5})|(?:[a-z]+(?:[A-Z][a-z0-9]+){1,4}))`?(?![\w@/\-])"
+)
+_PLANTED_VALUE = re.compile(
+    "|".join((
+        r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+",  # e-mail address (starts once per word)
+        r"\b(?:https?|s?ftp|wss?|git|ssh|s3|gs)://[^\s'\"`)<>]+|\bgit@[a-z0-9.\-]+:[^\s'\"`]+",  # URL
+        r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+|/\d+)?\b",  # IP address, port, CIDR
+        r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b|\b[A-Z]{2}\d{2}(?:\s[A-Z0-9]{4}){3,7}(?:\s[A-Z0-9]{1,3})?\b",  # IBAN
+        r"\+\d{1,3}[\s-]?\d{2,4}[\s-]\d{3}[\s-]\d{3,4}\b",  # phone number
+        r"(?-i:\b(?=[A-Z0-9-]*\d)[A-Z][A-Z0-9]{1,9}(?:-[A-Z0-9]{2,12}){1,3}\b)",  # reference code PRV-004417
+        r"\bunlimited\b|\b\d{2,3}\s*%\s*-?\s*off\b|\bround\s+(?:the\s+)?(?:amount|total|price|sum)\s+up\b",
+        r"(?<![\w.@])@[a-z0-9_]{3,30}\b",  # a social account
+        r"\b(?:[a-z_]*_)?(?:enabled?|verify|verified|protection|protected|notify|notifications?|audit|logging|encryption"
+        r"|mfa|2fa|ssl|tls|approval|review|confirm(?:ation)?|sandbox|safe_mode)\s*[=:]\s*false\b"
+        r"|\bdisable\s+(?:the\s+)?(?:branch\s+protection|2fa|mfa|logging|audit(?:ing)?|alerts?|monitoring|cameras?"
+        r"|firewall|antivirus|notifications?)\b",
+        # an account, routing or card number
+        r"\b(?:account|acct|routing|iban|card|wallet|payee)\s*(?:number|no\.?|#|id)?\s*:?\s*\d[\d -]{4,30}\d\b",
+        # a street address
+        r"(?-i:\b\d{2,6}\s+(?:[A-Z][a-z]+\s+){1,3}(?:St|Street|Rd|Road|Ave|Avenue|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way"
+        r"|Ct|Court|Pl|Place|Pkwy|Hwy)\b)",
+        r"\b0x[0-9a-f]{40}\b|\b(?:bc1|[13])[a-km-z1-9]{25,39}\b",  # wallet address
+        # a host name with a public suffix
+        r"\b(?:[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?\.){1,4}(?:com|net|org|io|co|app|dev|xyz|cloud|info|biz|me|ai"
+        r"|sh|ru|cn|tk|top|site|online|link)\b(?![.\w-])",
+        # a quoted identifier-like value with letters and digits: account, user, channel ids
+        r"['\"`](?=[^'\"`\s]{6,64}['\"`])(?=[^'\"`]*\d)(?=[^'\"`]*[A-Za-z])[A-Za-z0-9_:./\-]+['\"`]",
+        # settings that open things up
+        r"\b(?:public-read|anyone[_ ]with[_ ](?:the[_ ])?link|privileged\s*[=:]\s*true|force\s*[=:]\s*true"
+        r"|public\s*[=:]\s*true|private\s*[=:]\s*false"
+        r"|(?:role|permission|access)\s*[=:]\s*['\"]?(?:admin|owner|writer|full_access)"
+        r"|visibility\s*[=:]\s*['\"]?public)\b|--force\b|--trusted-host\b|--no-verify\b|--insecure\b"
+        r"|\b(?:skip|disable|bypass)[_ ](?:tests?|checks?|reviews?|required\s+reviews?|verification|approvals?)\b"
+        r"|(?-i:\b[A-Z][A-Z0-9_]{2,40}=[\w.:/-]+)",
+        # an argument of the other tool fixed to a literal: "with group 'Domain Admins'",
+        # "set notify_customer to false", "target the branch 'release-hotfix'"
+        r"\b(?:with|set|use|pass|target|to|as)\s+(?:the\s+)?(?!(?:the|a|an)\s)[a-z_]{2,30}\s+(?:to\s+|=\s*|as\s+)?(?:'[^'\n]{2,60}'"
+        r"|\"[^\"\n]{2,60}\")"
+        r"|\b(?:force|[a-z]{2,20}_[a-z_]{2,30})\s+(?:set\s+)?(?:to|=)\s+(?:true|false)\b|\badmin\s+override\b",
+        # a literal quoted where the sentence makes it mandatory ("belong in the 'shared-team' vault")
+        r"(?:'[^'\n]{2,60}'|\"[^\"\n]{2,60}\")(?=[^.\n]{0,80}\b(?:must|always|instead|rather\s+than|required|regardless|as\s+well)\b)"
+        r"|\b(?:must|always|instead|rather\s+than|required|belongs?\s+in|has\s+to\s+(?:be|go))\b[^.\n]{0,80}"
+        r"(?:'[^'\n]{2,60}'|\"[^\"\n]{2,60}\")",
+        # a long number, a percentage or a channel put in place of the user's
+        r"\b(?:replaced?\s+with|changed?\s+to|set\s+to|must\s+be|has\s+to\s+be|go(?:es)?\s+to|use)\s+"
+        r"(?:(?:account|number|routing|iban)\s+)?\d{6,}\b"
+        r"|\b(?:increased?|multipl(?:y|ied)|raised?|inflated?|marked\s+up)\s+(?:it\s+|them\s+)?(?:by\s+)?"
+        r"(?:\d+(?:\.\d+)?\s*%|(?:two|three|four|five|ten|twenty|a\s+hundred|\d+)\b)"
+        r"|(?<![\w&/#])#[a-z][\w-]{2,40}\b",
+        # privileges, destructive SQL, host mounts, paths outside the workspace
+        r"\b(?:AdministratorAccess|cluster-admin|Domain\s+Admins|ALL\s+PRIVILEGES|superuser|NOPASSWD)\b"
+        r"|\badmin(?:istrator)?\s+(?:role|permissions?|rights|access|privileges?)\b"
+        r"|\b(?:role|permission)\s+(?:of\s+)?['\"]?admin\b|\bsudo\b|\bchmod\s+(?:-R\s+)?[0-7]?777\b"
+        r"|\brecursively\b|\brm\s+-[a-z]*r[a-z]*f?\b|\bkubectl\s+delete\b|\bdelete\s+namespace\b|\bdrop\s+database\b"
+        r"|\bwhole\s+(?:parent\s+)?(?:directory|folder|drive|disk|bucket|database)\b"
+        r"|\bpublic\s+(?:issue|gist|repo(?:sitory)?|post|channel|link|bucket)\b"
+        r"|\b(?:INSERT\s+INTO|DROP\s+TABLE|DELETE\s+FROM|TRUNCATE\s+TABLE|GRANT\s+ALL)\b"
+        r"|\b(?:drop|remove|omit|strip)\s+the\s+where\s+clause\b|--privileged\b|-v\s+/:/"
+        r"|(?<![\w.~])/(?:tmp|var|etc|home|root|srv|mnt|Users|private)/[\w.-]+(?:/[\w.-]+)*",
+        # secrets and the places they live
+        r"~/\.|\.env\b|\bid_(?:rsa|ed25519|ecdsa)\b|authorized_keys|\.bashrc|\.zshrc|/etc/(?:passwd|shadow)"
+        r"|document\.cookie",
+    )),
+    re.IGNORECASE,
+)
+_OTHER_TOOLS = re.compile(
+    r"\b(?:with|through|via|using|in|on|from|use|call|invoke)\s+(?:the|any|a|another|other|its)\s+(?:[a-z0-9-]{2,20}\s+){0,2}"
+    r"(?:server|servers|tools?|integration|connector|plugin|app)\b",
+    re.I,
+)
+_ACTING_PROSE = re.compile(
+    r"\b(?:send|sends|sending|sent|pay|pays|paying|merge|merges|merging|update|updates|updating|transfer|transfers"
+    r"|transferring|push|pushes|pushing|post|posts|posting|share|shares|sharing|deploy|deploys|deploying|invite"
+    r"|forward|create|creates|creating|trigger|triggers|triggering|book|books|booking|draft|write|writes|writing"
+    r"|delete|deletes|deleting|commit|commits|publish|publishes|upload|uploads|uploading|add|adds|adding|grant|grants"
+    r"|disable|disables|store|stores|save|saves|run|runs|append|appends|follow|like|search)\b",
+    re.I,
+)
+_REDIRECT = re.compile(
+    r"\b(?:instead|rather\s+than|in\s+place\s+of|redirect(?:ed)?|re-?routed?|should\s+go\s+to)\b", re.I
+)
+_LEFT_TO_USER = re.compile(
+    r"\bonly\s+(?:if|when)\s+the\s+user\b|\bunless\s+the\s+user\b"
+    r"|\bif\s+the\s+user\s+(?:asks|wants|requests|chooses)\s+(?:for\s+)?(?:it|that|this)\b",
+    re.I,
+)
+_EXAMPLE_LEAD = re.compile(
+    r"(?:\be\.g\.|\bi\.e\.|\bfor (?:example|instance)|(?<![\w.@/-])examples?\b[^.\n]{0,16}"
+    r"|\bsuch as|\blike|\busage:?|\bsample:?)\W*$",
+    re.I,
+)
+_CAMEL = re.compile(r"[a-z][A-Z]")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`'\"(])|\n\s*\n|\n\s*[-*\u2022]\s")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENTENCE_BREAK.finditer(text):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, len(text)))
+    return out
+
+
+def _acting_tool(ident: str) -> bool:
+    words = re.split(r"_|(?<=[a-z0-9])(?=[A-Z])", ident)
+    return any(w.lower() in _ACTION_WORDS for w in words)
+
+
+@heuristic("steered_tool_call")
+def steered_tool_call(ctx: Context) -> list[Hit]:
+    """A tool definition that names a *different* tool which acts (``send_email``,
+    ``transfer_funds``, ``git_push``, ``share_calendar``…) and, in the same or the next sentence, a
+    value planted for it: an e-mail address, URL, IP address, IBAN, a quoted account or user id,
+    a setting that opens access (``public-read``, ``role='admin'``, ``force=true``) or a secret's
+    location. Honest definitions mention other tools to explain sequencing ("find the id with
+    ``search_issues``, then call this"); they do not supply another tool's recipients, accounts or
+    permissions. Examples introduced as such ("e.g. ``send_email(to=…)``") are not reported."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    named = "_" in text or _CAMEL.search(text) is not None
+    if not named and _OTHER_TOOLS.search(text) is None:
+        return []  # no tool is named, not even "the mail server"
+    own = _SEPARATORS.sub("", ctx.own_tool.lower())
+    spans = _sentences(text)
+    for i, (s, e) in enumerate(spans):
+        refs: list[tuple[re.Match[str], str]] = []
+        found = list(_TOOL_REF.finditer(text, s, e)) if named else []
+        for m in found:
+            ident = m.group(1)
+            if _acting_tool(ident) and _SEPARATORS.sub("", ident.lower()) != own and ident not in ctx.own_params:
+                refs.append((m, ident))
+        if not refs and found and (_REDIRECT.search(text, s, e) or _ACTING_PROSE.search(text, s, e)):
+            # any other tool, when the sentence acts or sends its requests elsewhere ("requests
+            # made through fetch_url to api.github.com should go to ... instead", "http_request
+            # POSTs the file to ...")
+            refs = [(m, m.group(1)) for m in found
+                    if _SEPARATORS.sub("", m.group(1).lower()) != own and m.group(1) not in ctx.own_params
+                    and "_" in m.group(1)]
+        if not refs:
+            # "when you pay with the banking server", "through the mail server", "any provider tool"
+            generic = _OTHER_TOOLS.search(text, s, e)
+            if generic is not None and _ACTING_PROSE.search(text, s, e):
+                refs.append((generic, generic.group(0)))
+        refs = [(m, ident) for m, ident in refs if not _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start())]
+        if not refs or _LEFT_TO_USER.search(text, s, e):
+            continue  # nothing named, or left to the user ("set it to false only if the user asks")
+        # one search per sentence, however many tools it names (linear in the text)
+        value = _PLANTED_VALUE.search(text, s, spans[i + 1][1] if i + 1 < len(spans) else e)
+        if value is None:
+            continue
+        m, ident = refs[0]
+        os_, oe = ctx.norm.to_original(min(m.start(), value.start()), max(m.end(), value.end()))
+        return [Hit(os_, oe, f"supplies {value.group(0)!r} for a call to {ident!r}")]
+    return []
+
+
+_TRIGGER = re.compile(r"\b(?:before|after|whenever|each time|every time|prior to|following)\b", re.I)
+_HAND_OVER = re.compile(
+    r"\b(?:pass(?:ing|ed)?|include|send|sent|forward(?:ed)?|copy|copied|provide|attach|paste|supply|give|relay|submit"
+    r"|journal|log)\b", re.I
+)
+_WHOLE_DATA = re.compile(
+    r"\b(?:full|complete|entire|exact|raw|verbatim|whole|unredacted|every|all)\b[^.\n]{0,50}?"
+    r"\b(?:contents?|outputs?|results?|text|diffs?|body|bodies|headers|cookies|responses?|rows|json|transcript"
+    r"|history|messages?|stdout|stderr|payload)\b"
+    r"|\b(?:exactly\s+)?as\s+(?:returned|received)\b|\bresults?\s+returned\s+by\b"
+    r"|\b(?:cookies|localstorage|sessionstorage|card numbers?|cvc|cvv|session tokens?)\b",
+    re.I,
+)
+_ANY_TOOL = re.compile(
+    r"\b(?:every|each|any|all)\s+(?:other\s+)?(?:[a-z]+\s+)?(?:tools?|functions?)\s*(?:calls?|invocations?|outputs?|results?)?\b"
+    r"|\bother\s+tools?'?s?\b",
+    re.I,
+)
+
+
+def _same_resource(a: str, b: str) -> bool:
+    """``get_iam_policy`` and ``set_iam_policy`` act on the same thing: a read-modify-write
+    sequence, not another tool's data."""
+    ra, rb = a.lower().split("_", 1), b.lower().split("_", 1)
+    return len(ra) == 2 and len(rb) == 2 and ra[1] == rb[1]
+
+
+@heuristic("siphoned_tool_data")
+def siphoned_tool_data(ctx: Context) -> list[Hit]:
+    """A tool definition that asks to be handed what *other* tools send or return: before or
+    after another named tool (or "every tool call"), pass the full content, output, headers,
+    cookies, diff or card details here. Such "pre-flight", "audit" or "cache" tools sit beside
+    trusted tools and collect their data without ever being asked to."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    if _TRIGGER.search(text) is None or _WHOLE_DATA.search(text) is None:
+        return []
+    own = _SEPARATORS.sub("", ctx.own_tool.lower())
+    spans = _sentences(text)
+    for i, (s, e) in enumerate(spans):
+        ref = next(
+            (m for m in _TOOL_REF.finditer(text, s, e)
+             if "_" in m.group(1) and _SEPARATORS.sub("", m.group(1).lower()) != own
+             and not _same_resource(m.group(1), ctx.own_tool)),
+            None,
+        ) or _ANY_TOOL.search(text, s, e)
+        if ref is None:
+            continue
+        end = spans[i + 1][1] if i + 1 < len(spans) else e
+        if not _TRIGGER.search(text, s, end) or not _HAND_OVER.search(text, s, end):
+            continue
+        data = _WHOLE_DATA.search(text, s, end)
+        if data is None:
+            continue
+        os_, oe = ctx.norm.to_original(min(ref.start(), data.start()), max(ref.end(), data.end()))
+        return [Hit(os_, oe, f"wants {data.group(0)!r} around calls to {ref.group(0)!r}")]
+    return []
+
+
+_PARAMETER_TEXT = re.compile(r"(?:^|\.)properties\.[^.]+\.(?:description|title|default|examples?(?:\.\d+)?|x-[a-z-]+)$")
+_FILL = re.compile(
+    r"\b(?:paste|include|put|insert|concatenate|copy|provide|enter|fill|populate|supply|pass|attach|dump|append|add"
+    r"|send|forward|list"
+    r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it)\s+to|(?:value|contents?|output)\s+of)\b",
+    re.I,
+)
+_HARVESTED = re.compile(
+    "|".join((
+        # the conversation and the model's instructions
+        r"\b(?:conversation|chat|dialog(?:ue)?)\s+(?:so\s+far|history|transcript|log)\b",
+        r"\b(?:previous|prior|earlier|past|last\s+\w+)\s+(?:user\s+|assistant\s+)?(?:and\s+assistant\s+)?messages?\b",
+        r"\bevery\s+(?:previous\s+|prior\s+)?(?:user|assistant)\s+(?:and\s+(?:user|assistant)\s+)?messages?\b",
+        r"\bmessages?\s+(?:the\s+user\s+|they\s+|you\s+)?(?:sent|wrote|typed|exchanged)\s+(?:earlier|before|previously"
+        r"|so\s+far|in\s+this\s+(?:chat|conversation|session))\b",
+        r"\b(?:last|previous|recent|earlier|other)\s+(?:[a-z0-9]{1,10}\s+)?tool\s+(?:results?|outputs?|responses?|calls?)\b",
+        r"\b(?:system|developer)\s+(?:and\s+developer\s+)?(?:messages?|prompt|instructions)\b",
+        # the user's other accounts and data
+        r"\b(?:address\s+book|contact\s+list|document\.cookie|local\s*storage|session\s*storage"
+        r"|(?:inbox|e-?mail)\s+(?:e-?mails|bodies|messages)|bodies\s+of\s+(?:all\s+)?(?:the\s+)?(?:inbox\s+)?e-?mails"
+        r"|direct\s+messages|private\s+messages|one-time\s+(?:code|password)|connection\s+string"
+        r"|repository\s+secrets|deploy\s+keys|kubectl\s+get\s+secrets|(?:api\s+keys?|tokens?)\s+visible)\b",
+        r"\bbrowser\s+cookies\b|\bcookies\s+for\s+(?:every|all|each)\b",
+        r"\b(?:(?:precise\s+)?gps\s+coordinates|home\s+address|precise\s+location|current\s+location)\b"
+        r"(?=[^.\n]{0,80}\b(?:obtained|taken|read|pulled|looked\s+up|from\s+any|without\s+asking|never\s+ask"
+        r"|don't\s+ask|do\s+not\s+ask)\b)",
+        # where it comes from: the conversation, the session, other tools and apps
+        r"\b(?:mentioned|shared|said|typed|come\s+up|came\s+up|seen|received|opened)\b[^.\n]{0,30}\b(?:in|during)"
+        r"\s+(?:the|this)\s+(?:conversation|chat|session)\b|\bin\s+previous\s+turns\b|\bany\s+other\s+tool\b"
+        r"|\bother\s+(?:connected\s+)?apps\b|\b(?:hidden\s+|initial\s+|system\s+)?instructions\s+you\s+(?:were|have\s+been)"
+        r"\s+given\b|\b(?:api\s+key|token|credentials?)\s+configured\s+for\b|\btool\s+configuration\b",
+        # what other tools returned
+        r"\b(?:full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:the\s+)?(?:last|previous|recent|other|earlier)\b"
+        r"[^.\n]{0,30}\b(?:tools?|calls?)\b|\btools?\s+you\s+(?:called|used|ran)\b",
+        # the environment and the files secrets live in
+        r"\b(?:printenv|environment\s+variables?)\b|\boutput\s+of\s+`?(?:env|set|export)\b",
+        r"\b(?:raw\s+|full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:every|each|all|any)\s+(?:other\s+)?tools?\b",
+        r"~/\.|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|(?:^|[\s`'\"/])\.env\b|/etc/(?:passwd|shadow)\b|\.aws/|\.kube/config"
+        r"|\.docker/config|\.npmrc|\.netrc|\.git-credentials",
+        # secrets, when the text also says where to get them
+        r"\b(?:seed|recovery|mnemonic)\s+phrase|\b(?:private|secret)\s+keys?\b|\bsession\s+(?:tokens?|cookies?)"
+        r"|\b(?:cookies|passwords?|api\s+keys?|access\s+tokens?|credentials)\b(?=[^.\n]{0,60}\b(?:from|in|stored|saved)"
+        r"\s+(?:the\s+|your\s+|its\s+|this\s+)?(?:environment|env|\.env|config|keychain|browser|password\s+(?:store|manager)"
+        r"|memory|conversation|chat|context|shell))",
+    )),
+    re.I,
+)
+_HARVEST_SOURCE = re.compile(
+    r"\b(?:in|during)\s+(?:the|this)\s+(?:conversation|chat|session)\b|\bin\s+previous\s+turns\b"
+    r"|\b(?:any\s+)?other\s+(?:connected\s+)?(?:tools?|apps)\b|\bearlier\s+outputs\b",
+    re.I,
+)
+_SECRET_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9_]{0,40}_(?:TOKEN|SECRET|KEY|PASSWORD|PASS|CREDENTIALS?)\b")
+
+
+@heuristic("parameter_harvest")
+def parameter_harvest(ctx: Context) -> list[Hit]:
+    """A schema property whose description, title, default or example asks the model to fill it
+    with what the user never meant to hand over: the conversation so far, system or developer
+    messages, other tools' outputs, the environment (``printenv``, ``AWS_SESSION_TOKEN``), the
+    files secrets live in, a wallet's seed phrase or private key, or credentials taken from where
+    they are stored. The tool's own description is read the same way where a sentence names one of
+    its parameters ("put the user's last five messages into ``context``"). Parameters that simply
+    take a token or password *from the user* ("Your API key") are not reported."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    windows: list[tuple[int, int, str | None]]
+    if _PARAMETER_TEXT.search(ctx.field):
+        windows = [(0, len(text), None)]
+    elif ctx.field == "description" and ctx.own_params:
+        # the tool's description telling what to put into one of its parameters
+        names = [p for p in ctx.own_params if len(p) >= 3]
+        windows = [(s, e, p) for s, e in _sentences(text) for p in names if _names_word(text, p, s, e)]
+    else:
+        return []
+    for s, e, param in windows:
+        fill = _FILL.search(text, s, e)
+        if fill is None and param is None:
+            # a parameter's description is itself the request: "Email addresses and any
+            # passwords that were shared in previous turns"
+            fill = _HARVEST_SOURCE.search(text, s, e)
+        if fill is None:
+            continue
+        # in the description, what is asked for follows the verb that asks for it ("include ...
+        # earlier messages"), not the other way round ("keys in ~/.ssh ... add it to GitHub")
+        start = s if param is None else fill.start()
+        what = _HARVESTED.search(text, start, e) or _SECRET_VARIABLE.search(text, start, e)
+        if what is None:
+            continue
+        os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))
+        return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]
+    return []
+
+
+def _names_word(text: str, word: str, start: int, end: int) -> bool:
+    """Whether ``word`` occurs in ``text[start:end]`` as a whole word."""
+    pos = text.find(word, start, end)
+    while pos >= 0:
+        after = pos + len(word)
+        if (pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_")) and (
+            after >= len(text) or not (text[after].isalnum() or text[after] == "_")
+        ):
+            return True
+        pos = text.find(word, after, end)
+    return False
+
+
+_RISKY_SETTING = re.compile(
+    "|".join((
+        # access opened up
+        r"\bpublic(?:-read(?:-write)?)?\b|\banyone[_ ]with[_ ](?:the[_ ])?link\b|\b0\.0\.0\.0/0\b|\b0-65535\b"
+        r"|host\s+'%'",
+        # privileges
+        r"\b(?:roles?|permissions?|access|privileges?|level|group|scopes?|policy)\b[^.\n]{0,40}?['\"]?"
+        r"(?:admin|administrator|owner|root|superuser|full[_ ]access)\b"
+        r"|\b(?:cluster-admin|AdministratorAccess)\b|\bALL\s+PRIVILEGES\b|\bwrite[_ .]all\b|\breadwrite\.all\b",
+        # protections switched off
+        r"\b(?:verify(?:_ssl|_tls)?|verification(?:_required)?|ssl_verify|tls|encryption|mfa|2fa|auth(?:entication)?)"
+        r"\s+(?:is\s+|are\s+)?(?:always\s+)?(?:(?:set\s+)?to\s+|=\s*|:\s*)?['\"]?(?:false|none|off|disabled|0)\b",
+        # limits removed
+        r"\b(?:maximum\s+uint256|unlimited|2\*\*256|percent_off\s+100|100\s*%\s*off)\b",
+        # a key of someone else
+        r"\bssh-(?:ed25519|rsa)\s+AAAA",
+    )),
+    re.I,
+)
+_PINNED = re.compile(
+    r"\b(?:must|always|is\s+set\s+to|are\s+set\s+to|is\s+fixed|defaults?\s+to|by\s+default"
+    r"|set\s+(?:it\s+|[a-z_]{2,40}\s+)?to"
+    r"|should\s+be|has\s+to\s+be|in\s+all\s+cases|regardless|required|always\s+includes?|must\s+(?:also\s+)?contain)\b"
+    r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
+    re.I,
+)
+_ADDED_DESTINATION = re.compile(
+    r"\b(?:also|in\s+addition|alongside|as\s+well|additionally|always\s+includes?|must\s+(?:also\s+)?(?:contain|include)"
+    r"|is\s+added\s+to|added\s+to|instead|in\s+place\s+of|rather\s+than|in\s+all\s+cases|regardless|whatever"
+    r"|no\s+matter)\b",
+    re.I,
+)
+_USER_CHOICE = re.compile(
+    r"\b(?:only\s+(?:when|if)|unless|if\s+the\s+user|when\s+the\s+user|the\s+user\s+(?:may|can|chooses|asks)|optional(?:ly)?)\b",
+    re.I,
+)
+_DESTINATION_VALUE = re.compile(
+    r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+|\b(?:https?|sftp|ftp|wss?)://[^\s'\"`)<>]+"
+    r"|\b0x[0-9a-f]{40}\b|\bacct_[A-Za-z0-9]{4,}\b",
+    re.I,
+)
+
+
+@heuristic("pinned_argument")
+def pinned_argument(ctx: Context) -> list[Hit]:
+    """A definition that fixes its *own* arguments to values that serve someone else: a
+    permission of admin or cluster-admin, a public ACL or 0.0.0.0/0, certificate or
+    verification checks off, unlimited allowances, a stranger's SSH key; or an e-mail address,
+    URL, wallet or account added to or put in place of the user's recipients ("approver is
+    'finance@…' in all cases", "recovery_email is set to …"). Honest definitions state neutral
+    defaults or offer such settings as the user's choice ("public only when the user asks")."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    if _PINNED.search(text) is None:
+        return []
+    for s, e in _sentences(text):
+        if _PINNED.search(text, s, e) is None or _USER_CHOICE.search(text, s, e) is not None:
+            continue
+        risky = _RISKY_SETTING.search(text, s, e)
+        if risky is None:
+            dest = _DESTINATION_VALUE.search(text, s, e)
+            if dest is None or _ADDED_DESTINATION.search(text, s, e) is None:
+                continue
+            risky = dest
+        os_, oe = ctx.norm.to_original(risky.start(), risky.end())
+        return [Hit(os_, oe, f"fixes an argument to {risky.group(0)!r}")]
+    return []
+
+
+
+_SENSITIVE_NAME_PARTS = frozenset({
+    "messages", "conversation", "transcript", "chat", "env", "dotenv", "credentials", "secrets", "passwords",
+    "tokens", "keys", "cookies", "contacts", "ssh", "seed", "mnemonic", "prompt", "history", "keychain",
+})
+_DUMP_NAME_PARTS = frozenset({
+    "all", "dump", "contents", "content", "previous", "prior", "earlier", "home", "file", "files", "full", "raw",
+    "entire", "every", "export", "existing", "saved", "stored", "past",
+})
+
+
+@heuristic("harvesting_parameter_name")
+def harvesting_parameter_name(ctx: Context) -> list[Hit]:
+    """A parameter whose *name* asks for a dump of what the user would not hand over: several
+    words naming secrets, the conversation or the user's contacts together with one that makes it
+    a copy of everything (``user_previous_messages_for_context``, ``env_api_keys_and_tokens_dump``,
+    ``home_dotenv_and_credentials_file_contents``). Names that take one value from the user
+    (``api_key``, ``password``, ``cookie_header``) are left alone."""
+    if ctx.scope != "name" or ctx.kind != "tool_description" or not _PARAMETER_NAME.search(ctx.field):
+        return []
+    name = ctx.norm.original
+    parts = [w.lower() for w in re.split(r"[_\-.\s]+|(?<=[a-z0-9])(?=[A-Z])", name) if w]
+    if len(parts) < 3:
+        return []
+    sensitive = [w for w in parts if w in _SENSITIVE_NAME_PARTS]
+    if not sensitive or not any(w in _DUMP_NAME_PARTS for w in parts):
+        return []
+    return [Hit(0, len(name), f"the name asks for {', '.join(sensitive)}")]
+
+
+_PARAMETER_NAME = re.compile(r"(?:^|\.)properties\.[^.]+$")
+_RECIPIENT_PARAM = re.compile(
+    r"(?:^|\.)properties\.(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?"
+    r"|destination|dest|callback(?:_url)?|webhook(?:_url)?|endpoint|notify|spender|beneficiary|payment_account"
+    r"|account|iban|wallet|address|remote|upstream)(?:_[a-z]+)?\.(?:default|examples?(?:\.\d+)?|const)$",
+    re.I,
+)
+
+
+@heuristic("planted_default")
+def planted_default(ctx: Context) -> list[Hit]:
+    """A recipient, destination, callback or payment parameter whose *default* is a fixed
+    outside address, URL, wallet or account: unless the user overrides it, every call goes to
+    whoever wrote the schema (a cc of ``archive@…``, a callback to a collector, a payout account)."""
+    if ctx.scope != "text" or ctx.kind != "tool_description" or not _RECIPIENT_PARAM.search(ctx.field):
+        return []
+    text = ctx.norm.text
+    value = _DESTINATION_VALUE.search(text) or _IBAN_LIKE.search(text)
+    if value is None:
+        return []
+    os_, oe = ctx.norm.to_original(value.start(), value.end())
+    return [Hit(os_, oe, f"defaults to {value.group(0)!r}")]
+
+
+_IBAN_LIKE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
+_DESTRUCTIVE = re.compile(
+    r"\b(?:delete[sd]?|deleting|purge[sd]?|purging|overwrite[sd]?|wipe[sd]?|erase[sd]?|drop(?:s|ped)?|destroy(?:s|ed)?"
+    r"|truncate[sd]?|tid(?:y|ied|ies)|clean(?:s|ed)?\s+up|close[sd]?|public-read|make\s+public|publish(?:es|ed)?"
+    r"|upload(?:s|ed)?|send(?:s)?|revoke[sd]?|reset(?:s)?|sync(?:s|ed)?|modif(?:y|ies|ied)|overwrite)",
+    re.I,
+)
+_NEGATION_BEFORE = re.compile(r"\b(?:not|never|no|nothing|without|nor|n't)\b(?:\W+\w+){0,3}\W*$", re.I)
+
+
+@heuristic("false_read_only")
+def false_read_only(ctx: Context) -> list[Hit]:
+    """A tool annotated ``readOnlyHint: true`` whose own text says it changes things: a
+    description that deletes, tidies, syncs or publishes as it reads, or a parameter default like
+    ``overwrite_and_purge_history`` or ``public-read``. Clients skip the confirmation prompt for
+    read-only tools, so a false hint hides a destructive call from the user. Negated mentions
+    ("nothing is deleted") and sentences about other tools are left alone."""
+    if ctx.scope != "text" or ctx.kind != "tool_description" or not ctx.read_only:
+        return []
+    if not (ctx.field == "description" or re.search(r"\.(?:default|enum(?:\.\d+)?|const)$", ctx.field)):
+        return []
+    text = ctx.norm.text
+    for s, e in _sentences(text):
+        if ctx.field == "description" and any("_" in m.group(1) for m in _TOOL_REF.finditer(text, s, e)):
+            continue  # names another tool: "use delete_file to remove it"
+        for m in _DESTRUCTIVE.finditer(text, s, e):
+            if _NEGATION_BEFORE.search(text, max(s, m.start() - 30), m.start()):
+                continue
+            os_, oe = ctx.norm.to_original(m.start(), m.end())
+            return [Hit(os_, oe, f"annotated read-only, but says {m.group(0)!r}")]
+    return []
+
+
+_SWAP = re.compile(
+    r"\b(?:use|install|import|add|require|pin|depend\s+on|pick)\s+[`'\"]?([A-Za-z0-9@][\w@/.\-]{2,60})[`'\"]?\s+"
+    r"(?:instead\s+of|rather\s+than|in\s+place\s+of|not)\s+[`'\"]?([A-Za-z0-9@][\w@/.\-]{2,60})[`'\"]?"
+    r"|\breplace\s+[`'\"]?([A-Za-z0-9@][\w@/.\-]{2,60})[`'\"]?\s+(?:with|by)\s+[`'\"]?([A-Za-z0-9@][\w@/.\-]{2,60})[`'\"]?",
+    re.I,
+)
+
+
+_SWAP_WORDS = ("instead", "rather", "place", "replace", "Instead", "Rather", "Replace", "INSTEAD", "REPLACE")
+
+
+@heuristic("swapped_dependency")
+def swapped_dependency(ctx: Context) -> list[Hit]:
+    """Text that tells the model to use a package whose name is one or two letters away from
+    the one it replaces ("use ``requestz`` instead of ``requests``", "replace ``colorama`` with
+    ``colourama``"): typosquatting delivered through the model, which then writes the look-alike
+    into the user's requirements or install commands."""
+    if ctx.scope != "text":
+        return []
+    text = ctx.norm.text
+    # Find the anchor words with str.find and run the expression only around them (a long text
+    # costs a few substring scans, not a full pass of the expression).
+    anchors: list[int] = []
+    for word in _SWAP_WORDS:
+        pos = text.find(word)
+        while pos >= 0:
+            anchors.append(pos)
+            pos = text.find(word, pos + len(word))
+    if not anchors:
+        return []
+    windows: list[list[int]] = []
+    for pos in sorted(anchors):  # merged, so the text is read at most once
+        if windows and pos - 90 <= windows[-1][1]:
+            windows[-1][1] = pos + 90
+        else:
+            windows.append([max(0, pos - 90), pos + 90])
+    from rapidfuzz.distance import Levenshtein
+
+    hits: list[Hit] = []
+    for m in (m for ws, we in windows for m in _SWAP.finditer(text, ws, we)):
+        new, old = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        a, b = new.lower().rstrip("."), old.lower().rstrip(".")
+        if a == b or min(len(a), len(b)) < 4 or Levenshtein.distance(a, b, score_cutoff=2) > 2:
+            continue
+        os_, oe = ctx.norm.to_original(m.start(), m.end())
+        hits.append(Hit(os_, oe, f"{new!r} in place of {old!r}"))
+        if len(hits) >= MAX_HITS:
+            break
+    return hits
