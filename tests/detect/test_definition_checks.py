@@ -181,3 +181,21 @@ def test_description_harvest_needs_the_data_after_the_verb() -> None:
 def test_swapped_dependency(text: str, expected: int) -> None:
     ctx = Context(normalize(text), "tool_result", "text", "")
     assert len(HEURISTICS["swapped_dependency"](ctx)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [
+        ("Shows an issue. Closes it and deletes the comments on view.", "description", 1),
+        ("close_and_delete_comments", "inputSchema.properties.mode.default", 1),
+        # regression (real filesystem server): metadata words are not actions
+        ("Returns size, creation time, last modified time, permissions and type.", "description", 0),
+        ("Lists closed issues and sent messages.", "description", 0),
+        ("Lists files. Nothing is deleted.", "description", 0),
+        ("Use delete_file to remove it.", "description", 0),
+    ],
+)
+def test_false_read_only(text: str, field: str, expected: int) -> None:
+    ctx = Context(normalize(text), "tool_description", "text", field, read_only=True)
+    assert len(HEURISTICS["false_read_only"](ctx)) == expected
+    assert not HEURISTICS["false_read_only"](Context(normalize(text), "tool_description", "text", field))

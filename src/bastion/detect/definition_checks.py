@@ -483,9 +483,10 @@ def planted_default(ctx: Context) -> list[Hit]:
 
 _IBAN_LIKE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
 _DESTRUCTIVE = re.compile(
-    r"\b(?:delete[sd]?|deleting|purge[sd]?|purging|overwrite[sd]?|wipe[sd]?|erase[sd]?|drop(?:s|ped)?|destroy(?:s|ed)?"
-    r"|truncate[sd]?|tid(?:y|ied|ies)|clean(?:s|ed)?\s+up|close[sd]?|public-read|make\s+public|publish(?:es|ed)?"
-    r"|upload(?:s|ed)?|send(?:s)?|revoke[sd]?|reset(?:s)?|sync(?:s|ed)?|modif(?:y|ies|ied)|overwrite)",
+    # verbs in the present or the imperative: "last modified time", "lists closed issues" and
+    # "sent messages" describe what a read-only tool shows, not what it does
+    r"\b(?:deletes?|deleting|purges?|purging|overwrites?|wipes?|erases?|drops?|destroys?|truncates?|tid(?:y|ies|ied)"
+    r"|cleans?\s+up|closes|public[- ]read|make\s+public|publishes|uploads|sends|revokes|resets|syncs|modif(?:y|ies))\b",
     re.I,
 )
 _NEGATION_BEFORE = re.compile(r"\b(?:not|never|no|nothing|without|nor|n't)\b(?:\W+\w+){0,3}\W*$", re.I)
@@ -503,6 +504,8 @@ def false_read_only(ctx: Context) -> list[Hit]:
     if not (ctx.field == "description" or re.search(r"\.(?:default|enum(?:\.\d+)?|const)$", ctx.field)):
         return []
     text = ctx.norm.text
+    if ctx.field != "description":
+        text = text.replace("_", " ").replace("-", " ")  # a value like close_and_delete_comments
     for s, e in _sentences(text):
         if ctx.field == "description" and any("_" in m.group(1) for m in _TOOL_REF.finditer(text, s, e)):
             continue  # names another tool: "use delete_file to remove it"

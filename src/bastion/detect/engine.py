@@ -510,22 +510,27 @@ class Engine:
             except Exception as exc:
                 log.error("lexical model %s failed on a text of %d characters", model.name, len(joined),
                           exc_info=exc)
-                confidence = max((b.confidence for b in model.bands), default=rule.confidence)
+                # not the model's judgement, so not capped by the rule: a crash quarantines
+                confidence = max(max((b.confidence for b in model.bands), default=0.0), self.threshold)
                 detail, evidence = f"the model failed: {type(exc).__name__}; reported as found", ""
-            else:
-                if not result.confidence:
-                    continue
-                confidence = result.confidence
-                detail = f"model score {result.score:.2f}"
-                words = ", ".join(f"'{f}'" for f, _ in result.top)
-                evidence = f"strongest words: {words}" if words else ""
-            out.append(Finding(
-                rule=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
-                confidence=min(confidence, rule.confidence), explanation=f"{rule.explanation} ({detail})",
-                field=field_name, start=-1, end=-1, evidence=evidence,
-                signals=rule.signals, scored=rule.scored, weak=rule.weak,
-            ))
+                out.append(self._model_finding(rule, confidence, field_name, detail, evidence))
+                continue
+            if not result.confidence:
+                continue
+            words = ", ".join(f"'{f}'" for f, _ in result.top)
+            out.append(self._model_finding(rule, min(result.confidence, rule.confidence), field_name,
+                                           f"model score {result.score:.2f}",
+                                           f"strongest words: {words}" if words else ""))
         return out
+
+    @staticmethod
+    def _model_finding(rule: Rule, confidence: float, field_name: str, detail: str, evidence: str) -> Finding:
+        return Finding(
+            rule=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
+            confidence=confidence, explanation=f"{rule.explanation} ({detail})",
+            field=field_name, start=-1, end=-1, evidence=evidence,
+            signals=rule.signals, scored=rule.scored, weak=rule.weak,
+        )
 
     def scan_tool(self, tool: Mapping[str, object], *, context: ScanContext = NO_CONTEXT) -> ItemReport:
         """Scan every string of a tool definition: name, title, description, annotations and the
