@@ -130,3 +130,18 @@ def test_mixed_script_matches_the_plain_search(text: str) -> None:
 
     ctx = Context(normalize(text), "tool_description", "text", "description")
     assert [(h.start, h.end) for h in mixed_script(ctx)] == _mixed_script_reference(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "expected"),
+    [
+        ("call send_email now", "send_email", 5),
+        ("call resend_email now", "send_email", -1),
+        ("send_email_v2 then send_email", "send_email", 19),
+        ("send_email", "send_email", 0),
+    ],
+)
+def test_find_word(text: str, word: str, expected: int) -> None:
+    from bastion.detect.heuristics import find_word
+
+    assert find_word(text, word) == expected

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from bastion.detect.heuristics import _SEPARATORS, MAX_HITS, Context, Hit, heuristic
+from bastion.detect.heuristics import _SEPARATORS, MAX_HITS, Context, Hit, find_word, heuristic
 
 # ---------------------------------------------------------------- steering another tool's call
 
@@ -322,7 +322,7 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
     elif ctx.field == "description" and ctx.own_params:
         # the tool's description telling what to put into one of its parameters
         names = [p for p in ctx.own_params if len(p) >= 3]
-        windows = [(s, e, p) for s, e in _sentences(text) for p in names if _names_word(text, p, s, e)]
+        windows = [(s, e, p) for s, e in _sentences(text) for p in names if find_word(text, p, s, e) >= 0]
     else:
         return []
     for s, e, param in windows:
@@ -343,18 +343,6 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]
     return []
 
-
-def _names_word(text: str, word: str, start: int, end: int) -> bool:
-    """Whether ``word`` occurs in ``text[start:end]`` as a whole word."""
-    pos = text.find(word, start, end)
-    while pos >= 0:
-        after = pos + len(word)
-        if (pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_")) and (
-            after >= len(text) or not (text[after].isalnum() or text[after] == "_")
-        ):
-            return True
-        pos = text.find(word, after, end)
-    return False
 
 
 _RISKY_SETTING = re.compile(

@@ -317,6 +317,21 @@ def _distinctive(name: str) -> bool:
     return len(name) >= 4 and bool(re.search(r"[_\-.]|[a-z][A-Z]", name))
 
 
+def find_word(text: str, word: str, start: int = 0, end: int | None = None) -> int:
+    """Where ``word`` first occurs in ``text[start:end]`` as a whole word (not inside an
+    identifier: letters, digits and ``_`` count as word characters); -1 when it does not."""
+    stop = len(text) if end is None else end
+    pos = text.find(word, start, stop)
+    while pos >= 0:
+        after = pos + len(word)
+        if (pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_")) and (
+            after >= len(text) or not (text[after].isalnum() or text[after] == "_")
+        ):
+            return pos
+        pos = text.find(word, after, stop)
+    return -1
+
+
 @heuristic("cross_server_reference")
 def cross_server_reference(ctx: Context) -> list[Hit]:
     """Mentions of another server's tool names (known only in server/fleet scans)."""
@@ -329,16 +344,10 @@ def cross_server_reference(ctx: Context) -> list[Hit]:
         if not _distinctive(name) or name in ctx.sibling_tools:
             continue
         needle = name.lower()
-        pos = low.find(needle)
-        while pos >= 0:
-            end = pos + len(needle)
-            before = low[pos - 1] if pos > 0 else " "
-            after = low[end] if end < len(low) else " "
-            if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
-                s, e = ctx.norm.to_original(pos, end)
-                hits.append(Hit(s, e, f"names {name!r}, a tool of another server"))
-                break
-            pos = low.find(needle, end)
+        pos = find_word(low, needle)
+        if pos >= 0:
+            s, e = ctx.norm.to_original(pos, pos + len(needle))
+            hits.append(Hit(s, e, f"names {name!r}, a tool of another server"))
         if len(hits) >= MAX_HITS:
             break
     return hits
