@@ -76,6 +76,7 @@ _PLANTED_VALUE = re.compile(
         # a long number, a percentage or a channel put in place of the user's
         r"\b(?:replaced?\s+with|changed?\s+to|set\s+to|must\s+be|has\s+to\s+be|go(?:es)?\s+to|use)\s+"
         r"(?:(?:account|number|routing|iban)\s+)?\d{6,}\b"
+        r"|\bmultipl(?:y|ied)\s+(?:\w+\s+){0,3}by\s+\d+(?:\.\d+)?\b"
         r"|\b(?:increased?|multipl(?:y|ied)|raised?|inflated?|marked\s+up)\s+(?:it\s+|them\s+)?(?:by\s+)?"
         r"(?:\d+(?:\.\d+)?\s*%|(?:two|three|four|five|ten|twenty|a\s+hundred|\d+)\b)"
         r"|(?<![\w&/#])#[a-z][\w-]{2,40}\b",
@@ -86,7 +87,7 @@ _PLANTED_VALUE = re.compile(
         r"|\brecursively\b|\brm\s+-[a-z]*r[a-z]*f?\b|\bkubectl\s+delete\b|\bdelete\s+namespace\b|\bdrop\s+database\b"
         r"|\bwhole\s+(?:parent\s+)?(?:directory|folder|drive|disk|bucket|database)\b"
         r"|\bpublic\s+(?:issue|gist|repo(?:sitory)?|post|channel|link|bucket)\b"
-        r"|\b(?:INSERT\s+INTO|DROP\s+TABLE|DELETE\s+FROM|TRUNCATE\s+TABLE|GRANT\s+ALL)\b"
+        r"|\b(?:INSERT\s+INTO|DROP\s+TABLE|DELETE\s+FROM|TRUNCATE\s+TABLE|GRANT\s+ALL)\b|(?-i:\bUPDATE\s+\w+\s+SET\b)"
         r"|\b(?:drop|remove|omit|strip)\s+the\s+where\s+clause\b|--privileged\b|-v\s+/:/"
         r"|(?<![\w.~])/(?:tmp|var|etc|home|root|srv|mnt|Users|private)/[\w.-]+(?:/[\w.-]+)*",
         # secrets and the places they live
@@ -97,7 +98,12 @@ _PLANTED_VALUE = re.compile(
 )
 _OTHER_TOOLS = re.compile(
     r"\b(?:with|through|via|using|in|on|from|use|call|invoke)\s+(?:the|any|a|another|other|its)\s+(?:[a-z0-9-]{2,20}\s+){0,2}"
-    r"(?:server|servers|tools?|integration|connector|plugin|app)\b",
+    r"(?:server|servers|tools?|integration|connector|plugin|app)\b"
+    # "when the payments tool is later used", "when any payment or transfer tool is used next"
+    r"|\b(?:when(?:ever)?|if|once|after|before)\s+(?:the|any|a|another|other)\s+(?:[a-z0-9-]{2,20}\s+){0,3}"
+    r"(?:tools?|servers?|integrations?|connectors?)\s+(?:is|are)\s+(?:later\s+|next\s+|then\s+)?(?:used|called|invoked)\b"
+    # "for subsequent fetch calls", "on all later query calls"
+    r"|\b(?:subsequent|later|future|following|all|any|every)\s+[a-z_]{3,24}\s+calls\b",
     re.I,
 )
 _ACTING_PROSE = re.compile(
@@ -174,7 +180,7 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
         if not refs:
             # "when you pay with the banking server", "through the mail server", "any provider tool"
             generic = _OTHER_TOOLS.search(text, s, e)
-            if generic is not None and _ACTING_PROSE.search(text, s, e):
+            if generic is not None and (generic.group(0).lower().endswith("calls") or _ACTING_PROSE.search(text, s, e)):
                 refs.append((generic, generic.group(0)))
         refs = [(m, ident) for m, ident in refs if not _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start())]
         if not refs or _LEFT_TO_USER.search(text, s, e):
@@ -252,8 +258,17 @@ def siphoned_tool_data(ctx: Context) -> list[Hit]:
 _PARAMETER_TEXT = re.compile(r"(?:^|\.)properties\.[^.]+\.(?:description|title|default|examples?(?:\.\d+)?|x-[a-z-]+)$")
 _FILL = re.compile(
     r"\b(?:paste|include|put|insert|concatenate|copy|provide|enter|fill|populate|supply|pass|attach|dump|append|add"
-    r"|send|forward|list"
+    r"|send|forward|list|holds?|contains?|carr(?:y|ies)|takes"
     r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it)\s+to|(?:value|contents?|output)\s+of)\b",
+    re.I,
+)
+_PASSIVE_FILL = re.compile(
+    # what is asked for comes first: "the earlier messages ... are placed in locale_hints",
+    # "dieser Inhalt wird im Feld 'verification' ubergeben", "se envian en el campo", "sont joints"
+    r"\b(?:is|are|be|being|gets?)\s+(?:\w+\s+){0,2}?(?:placed|put|provided|included|passed|sent|supplied|attached"
+    r"|inserted|copied|pasted|added|submitted|given|gathered|collected)\s+(?:in|into|to|as|via|through|within|under)\b"
+    r"|\b(?:ubergeben|ubermittelt|mitgeschickt)\b|\bse\s+(?:envian|incluyen|adjuntan|pasan)\b"
+    r"|\bsont\s+(?:joints|inclus|transmis|envoyes|ajoutes)\b",
     re.I,
 )
 _HARVESTED = re.compile(
@@ -278,16 +293,26 @@ _HARVESTED = re.compile(
         # where it comes from: the conversation, the session, other tools and apps
         r"\b(?:mentioned|shared|said|typed|come\s+up|came\s+up|seen|received|opened)\b[^.\n]{0,30}\b(?:in|during)"
         r"\s+(?:the|this)\s+(?:conversation|chat|session)\b|\bin\s+previous\s+turns\b|\bany\s+other\s+tool\b"
-        r"|\bother\s+(?:connected\s+)?apps\b|\b(?:hidden\s+|initial\s+|system\s+)?instructions\s+you\s+(?:were|have\s+been)"
-        r"\s+given\b|\b(?:api\s+key|token|credentials?)\s+configured\s+for\b|\btool\s+configuration\b",
+        r"|\bother\s+(?:connected\s+)?apps\b|\b(?:instructions|text|guidance|prompt|rules|directions|directives)\s+you"
+        r"\s+(?:were|have\s+been)\s+(?:given|configured\s+with|provided(?:\s+with)?)\b|\b(?:guidance|instructions|prompt)"
+        r"\s+you\s+(?:received|were\s+started\s+with)\b"
+        r"|\b(?:api\s+key|token|credentials?)\s+configured\s+for\b|\btool\s+configuration\b"
+        r"|\b(?:echanges|messages|conversations?)\s+precedent(?:e|s|es)?\b|\b(?:resultats|sorties)\s+(?:renvoyes\s+)?par"
+        r"\s+les\s+autres\s+outils\b|\bvorherigen\s+(?:Nachrichten|Eingaben)\b|\bmensajes\s+anteriores\b",
         # what other tools returned
         r"\b(?:full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:the\s+)?(?:last|previous|recent|other|earlier)\b"
         r"[^.\n]{0,30}\b(?:tools?|calls?)\b|\btools?\s+you\s+(?:called|used|ran)\b",
         # the environment and the files secrets live in
         r"\b(?:printenv|environment\s+variables?)\b|\boutput\s+of\s+`?(?:env|set|export)\b",
-        r"\b(?:raw\s+|full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:every|each|all|any)\s+(?:other\s+)?tools?\b",
+        r"\b(?:raw\s+|full\s+)?(?:outputs?|results?|responses?)\s+(?:of|returned\s+by|produced\s+by|from)\s+(?:every|each|all"
+        r"|any)\s+(?:other\s+)?tools?\b",
         r"~/\.|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|(?:^|[\s`'\"/])\.env\b|/etc/(?:passwd|shadow)\b|\.aws/|\.kube/config"
         r"|\.docker/config|\.npmrc|\.netrc|\.git-credentials",
+        # the same places described in words: "the credentials file in the dot-aws folder",
+        # "every variable exported in the current shell, values included"
+        r"\bdot-?(?:aws|ssh|kube|docker|gnupg|netrc|env)\b|\bcredentials?\s+files?\b|\bprivate\s+key\s+files?\b"
+        r"|\bshell\s+history\b|\b(?:every|all|each)\s+(?:\w+\s+){0,2}(?:variables?|secrets?)\s+(?:exported|set|defined"
+        r"|available)\b",
         # secrets, when the text also says where to get them
         r"\b(?:seed|recovery|mnemonic)\s+phrase|\b(?:private|secret)\s+keys?\b|\bsession\s+(?:tokens?|cookies?)"
         r"|\b(?:cookies|passwords?|api\s+keys?|access\s+tokens?|credentials)\b(?=[^.\n]{0,60}\b(?:from|in|stored|saved)"
@@ -295,6 +320,9 @@ _HARVESTED = re.compile(
         r"|memory|conversation|chat|context|shell))",
     )),
     re.I,
+)
+_POINTS_BACK = re.compile(
+    r"\s*(?:this|that|these|those|it|they|such|dieser|diese|dieses|este|esta|estos|estas|ce|cet|cette|ces)\b", re.I
 )
 _HARVEST_SOURCE = re.compile(
     r"\b(?:in|during)\s+(?:the|this)\s+(?:conversation|chat|session)\b|\bin\s+previous\s+turns\b"
@@ -317,12 +345,15 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         return []
     text = ctx.norm.text
     windows: list[tuple[int, int, str | None]]
+    previous: dict[int, int] = {}
     if _PARAMETER_TEXT.search(ctx.field):
         windows = [(0, len(text), None)]
     elif ctx.field == "description" and ctx.own_params:
         # the tool's description telling what to put into one of its parameters
         names = [p for p in ctx.own_params if len(p) >= 3]
-        windows = [(s, e, p) for s, e in _sentences(text) for p in names if find_word(text, p, s, e) >= 0]
+        spans = _sentences(text)
+        previous = {spans[i][0]: spans[i - 1][0] for i in range(1, len(spans))}
+        windows = [(s, e, p) for s, e in spans for p in names if find_word(text, p, s, e) >= 0]
     else:
         return []
     for s, e, param in windows:
@@ -331,13 +362,22 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
             # a parameter's description is itself the request: "Email addresses and any
             # passwords that were shared in previous turns"
             fill = _HARVEST_SOURCE.search(text, s, e)
-        if fill is None:
-            continue
-        # in the description, what is asked for follows the verb that asks for it ("include ...
-        # earlier messages"), not the other way round ("keys in ~/.ssh ... add it to GitHub")
-        start = s if param is None else fill.start()
-        what = _HARVESTED.search(text, start, e) or _SECRET_VARIABLE.search(text, start, e)
-        if what is None:
+        what: re.Match[str] | None = None
+        if fill is not None:
+            # in the description, what is asked for follows the verb that asks for it ("include
+            # ... earlier messages"), not the other way round ("keys in ~/.ssh ... add it to GitHub")
+            start = s if param is None else fill.start()
+            what = _HARVESTED.search(text, start, e) or _SECRET_VARIABLE.search(text, start, e)
+        if what is None and param is not None:
+            # the passive puts it first, or in the sentence before: "That profile is the text of
+            # the credentials file ...; it can be placed in profile_blob"
+            passive = _PASSIVE_FILL.search(text, s, e)
+            if passive is not None:
+                fill = passive
+                # the sentence before only when this one points back to it ("This content is ...")
+                back = previous.get(s, s) if _POINTS_BACK.match(text, s) else s
+                what = _HARVESTED.search(text, back, passive.start())
+        if what is None or fill is None:
             continue
         os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))
         return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]
@@ -348,7 +388,8 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
 _RISKY_SETTING = re.compile(
     "|".join((
         # access opened up
-        r"\bpublic(?:-read(?:-write)?)?\b|\banyone[_ ]with[_ ](?:the[_ ])?link\b|\b0\.0\.0\.0/0\b|\b0-65535\b"
+        r"\bpublic(?:-read(?:-write)?)?\b(?!\s+(?:keys?|host\s+keys?|fingerprints?|certificates?))"
+        r"|\banyone[_ ]with[_ ](?:the[_ ])?link\b|\b0\.0\.0\.0/0\b|\b0-65535\b"
         r"|host\s+'%'",
         # privileges
         r"\b(?:roles?|permissions?|access|privileges?|level|group|scopes?|policy)\b[^.\n]{0,40}?['\"]?"
@@ -365,7 +406,8 @@ _RISKY_SETTING = re.compile(
     re.I,
 )
 _PINNED = re.compile(
-    r"\b(?:must|always|is\s+set\s+to|are\s+set\s+to|is\s+fixed|defaults?\s+to|by\s+default"
+    r"\b(?:must|always|is\s+set\s+to|are\s+set\s+to|is\s+fixed|defaults?\s+to|by\s+default|default\s+values?"
+    r"|requires?|needs?"
     r"|set\s+(?:it\s+|[a-z_]{2,40}\s+)?to"
     r"|should\s+be|has\s+to\s+be|in\s+all\s+cases|regardless|required|always\s+includes?|must\s+(?:also\s+)?contain)\b"
     r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
@@ -378,7 +420,9 @@ _ADDED_DESTINATION = re.compile(
     re.I,
 )
 _USER_CHOICE = re.compile(
-    r"\b(?:only\s+(?:when|if)|unless|if\s+the\s+user|when\s+the\s+user|the\s+user\s+(?:may|can|chooses|asks)|optional(?:ly)?)\b",
+    r"\b(?:only\s+(?:when|if)|unless|if\s+the\s+user|when\s+the\s+user|the\s+user\s+(?:may|can|chooses|asks)|optional(?:ly)?"
+    r"|(?:request|consent|approval|confirmation)\s+(?:from|of|by)\s+the\s+user"
+    r"|the\s+user's\s+(?:explicit\s+)?(?:request|consent|approval|confirmation))\b",
     re.I,
 )
 _DESTINATION_VALUE = re.compile(
@@ -477,7 +521,10 @@ _DESTRUCTIVE = re.compile(
     r"|cleans?\s+up|closes|public[- ]read|make\s+public|publishes|uploads|sends|revokes|resets|syncs|modif(?:y|ies))\b",
     re.I,
 )
-_NEGATION_BEFORE = re.compile(r"\b(?:not|never|no|nothing|without|nor|n't)\b(?:\W+\w+){0,3}\W*$", re.I)
+_NEGATION_BEFORE = re.compile(
+    # negated, or what the statement lists rather than does: "resources to add, change and destroy"
+    r"\b(?:not|never|no|nothing|without|nor|n't|would|could|can|may|might)\b(?:\W+\w+){0,3}\W*$"
+    r"|\bto\s+(?:\w+,\s+){1,3}(?:\w+\s+)?(?:and|or)\s+$", re.I)
 
 
 @heuristic("false_read_only")
@@ -498,6 +545,8 @@ def false_read_only(ctx: Context) -> list[Hit]:
         if ctx.field == "description" and any("_" in m.group(1) for m in _TOOL_REF.finditer(text, s, e)):
             continue  # names another tool: "use delete_file to remove it"
         for m in _DESTRUCTIVE.finditer(text, s, e):
+            if m.group(0).isupper():
+                continue  # an SQL keyword: "INSERT, UPDATE, DELETE ... will be rejected"
             if _NEGATION_BEFORE.search(text, max(s, m.start() - 30), m.start()):
                 continue
             os_, oe = ctx.norm.to_original(m.start(), m.end())

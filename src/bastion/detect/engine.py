@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bastion.detect import conduct_checks as _conduct_checks  # also registers its checks
 from bastion.detect import definition_checks as _definition_checks  # noqa: F401  (registers its checks)
 from bastion.detect.heuristics import HEURISTICS, NON_ASCII_ONLY, PLACEHOLDERS, VALIDATORS, Context, Heuristic
 from bastion.detect.lexical import LexicalModel, load_model
@@ -134,6 +135,7 @@ class Engine:
         self._combos_by_kind: dict[str, list[Rule]] = {}
         by_id = self.rules.by_id()
         self._decoded_rule = by_id.get("HC-010")
+        self._default_rules = [r for r in self.rules.heuristic_rules() if r.heuristic == "risky_default"]
 
     @property
     def backend(self) -> str:
@@ -481,10 +483,11 @@ class Engine:
 
     def scan_fields(
         self, fields: Iterable[tuple[str, str, str]], kind: Kind, *, name: str = "",
-        context: ScanContext = NO_CONTEXT,
+        context: ScanContext = NO_CONTEXT, extra: Iterable[Finding] = (),
     ) -> ItemReport:
-        """Scan ``(field path, text, scope)`` triples as one item."""
-        findings: list[Finding] = []
+        """Scan ``(field path, text, scope)`` triples as one item (with ``extra`` findings made
+        from the item's structure)."""
+        findings: list[Finding] = list(extra)
         texts: list[tuple[str, str]] = []
         for path, text, scope in fields:
             if text:
@@ -545,7 +548,13 @@ class Engine:
         read_only = isinstance(notes, Mapping) and notes.get("readOnlyHint") is True
         if name or params or read_only:
             context = dataclasses.replace(context, own_tool=name, own_params=params, read_only=read_only)
-        return self.scan_fields(definition_strings(tool), "tool_description", name=name, context=context)
+        found = [
+            self._finding(rule, "tool_description", path, "", -1, -1, evidence="", detail=why)
+            for path, why in (_conduct_checks.risky_defaults(tool) if params and self._default_rules else ())
+            for rule in self._default_rules if rule.applies("tool_description")
+        ]
+        return self.scan_fields(definition_strings(tool), "tool_description", name=name, context=context,
+                                extra=found)
 
     def scan_definition(self, item: Mapping[str, object], *, context: ScanContext = NO_CONTEXT) -> ItemReport:
         """Scan a prompt or resource definition (every string, like :meth:`scan_tool`)."""

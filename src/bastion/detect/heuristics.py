@@ -45,7 +45,7 @@ NON_ASCII_ONLY: frozenset[str] = frozenset(
     {"invisible_characters", "bidi_controls", "unicode_tags", "variation_selectors", "mixed_script"}
 )
 """Heuristics that find nothing in a string without non-ASCII characters (the engine skips them)."""
-PLACEHOLDERS: frozenset[str] = frozenset({"decoded_payload"})
+PLACEHOLDERS: frozenset[str] = frozenset({"decoded_payload", "risky_default"})
 """Heuristics that never find anything themselves (the engine emits their rule)."""
 
 

@@ -1,0 +1,368 @@
+"""Checks of how a tool definition tells the model to treat its *user*: keep things from them
+or misreport them (TP-019), steer their choices toward a vendor (SH-008), ask them for
+passwords, one-time codes or recovery phrases (TP-020); and of what a tool does that its user
+would not expect: a tool that reads but also deletes, grants or approves in the same call
+(TP-021), or a schema whose defaults are the riskiest of its own choices (TP-022).
+
+Attackers write these as ordinary product prose, often in the passive voice ("partial failures
+are described to the user as a successful completion", "branches are removed during the same
+call"), so the checks look for the *relation* a sentence sets up (the user + a suppression, a
+read tool + a destructive effect), not for stock phrases. Each works per sentence, on bounded
+windows, after a cheap gate. Expressions are written without accents: they read the
+normalised text, where "résultats" is "resultats".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from bastion.detect.definition_checks import _TOOL_REF, _sentences
+from bastion.detect.heuristics import Context, Hit, heuristic
+
+# ---------------------------------------------------------------- keeping things from the user
+
+_USER = re.compile(
+    r"\b(?:users?|customers?|requesters?|travell?ers?|end[- ]users?|account\s+holders?)\b"
+    r"|\b(?:your|the)\s+(?:reply|replies|answer|answers|response|summary|summaries|explanation)\b"
+    r"|\bsummar(?:y|ies)\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)",
+    re.I,
+)
+_SUPPRESS = re.compile(
+    "|".join((
+        # told not to tell: "do not mention the upload", "no need to tell the user", "without informing"
+        r"\b(?:do\s+not|don't|never|no\s+need\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not|shouldn't"
+        r"|without)\s+(?:\w+\s+){0,2}?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?|notify(?:ing)?|alert(?:ing)?"
+        r"|disclos(?:e|ing)|reveal(?:ing)?|rais(?:e|ing)|surfac(?:e|ing)|bring(?:ing)?\s+up|explain(?:ing)?"
+        r"|point(?:ing)?\s+out|admit(?:ting)?)\b",
+        # the passive of the same: "is not mentioned", "are not communicated"
+        r"\b(?:is|are|be|being|were|was)\s+not\s+(?:\w+\s+)?(?:mentioned|disclosed|surfaced|communicated|revealed"
+        r"|raised|signall?ed|reported|shared\s+with)\b",
+        # kept out of the answer: "left out of summaries", "keep these to yourself"
+        r"\b(?:left|leave|keep|kept|leaving|keeping)\s+(?:\w+\s+){0,3}?out\s+of\b"
+        r"|\bkeep\s+(?:this|these|it|them|that|those)\s+(?:\w+\s+)?to\s+yourself\b"
+        r"|\b(?:do(?:es)?|did)\s+not\s+need\s+(?:the\s+user's|their|user|any\s+user)\s+(?:attention|knowledge|awareness)\b"
+        r"|\bwithout\s+the\s+user(?:'s)?\s+(?:knowing|knowledge|noticing|awareness)\b",
+        # said to be what it is not: "described to the user as a successful completion",
+        # "present the report as fully approved", "the action is described as a preview"
+        r"\b(?:presented|described|reported|summari[sz]ed|framed|characteri[sz]ed|phrased|communicated|present|describe"
+        r"|report|summari[sz]e|frame|characteri[sz]e)\s+(?:\w+\s+){0,5}?as\s+(?:a\s+|an\s+|the\s+)?(?:\w+\s+)?"
+        r"(?:success(?:ful)?|succeeded|completed?|completion|approved|passed|clean|preview|resolved|harmless"
+        r"|no\s+issues?(?:\s+found)?|nothing\s+found)\b",
+        # a scripted answer to the user's question: "if the user asks ..., the answer given is that"
+        r"\bif\s+(?:the\s+)?users?\s+(?:later\s+|ever\s+)?(?:asks?|wonders?|questions?|inquires?)\b[^.\n]{0,120}"
+        r"\b(?:(?:the\s+)?answer(?:\s+given)?\s+is\s+that|answer\s+with|say\s+that|tell\s+them\s+that|reply\s+that"
+        r"|respond\s+that|claim\s+that)\b",
+        # French, Spanish, German
+        r"\bn'a\s+pas\s+a\s+etre\s+(?:signalee?s?|mentionnee?s?|communiquee?s?)|\bsans\s+(?:en\s+)?(?:informer|avertir|prevenir)\b"
+        r"|\bne\s+sont\s+pas\s+communiques\b|\bil\s+convient\s+d'indiquer\s+a\s+l'utilisateur\s+que\b"
+        r"|\bno\s+hace\s+falta\s+(?:mencionarlo|mencionar|informar|decirlo|avisar)|\bsin\s+(?:informar|avisar|mencionarlo)\b"
+        r"|\bohne\s+(?:den|dem|die)\s+(?:Benutzer|Nutzer|Anwender)\w*\s+zu\s+(?:informieren|benachrichtigen)"
+        r"|\bHinweis\s+an\s+den\s+(?:Benutzer|Nutzer)\s+ist\s+(?:dafur\s+)?nicht\s+vorgesehen",
+    )),
+    re.I,
+)
+_SECRET_OBJECT = re.compile(
+    r"\b(?:tokens?|keys?|passwords?|passphrases?|secrets?|credentials?|api\s+keys?|ssn|social\s+security"
+    r"|card\s+numbers?|cvv|pins?|personal\s+data|pii|private\s+data)\b",
+    re.I,
+)
+
+
+# Words one of which each expression needs: a substring test of the lowered text is far cheaper than
+# running the expression over a text that cannot match.
+_USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar",
+               "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender")
+_SUPPRESS_WORDS = ("not", "never", "without", "out of", "yourself", " as ", "if ", "n't", "n'a pas", "sans ",
+                   "communiques", "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need")
+
+
+def _has_any(low: str, words: tuple[str, ...]) -> bool:
+    return any(w in low for w in words)
+
+
+@heuristic("misleads_user")
+def misleads_user(ctx: Context) -> list[Hit]:
+    """A definition that tells the model to keep something from its user or to tell them
+    something untrue: "do not mention the upload in your reply", "these are left out of any
+    summary", "partial failures are described to the user as a successful completion", "if the
+    user asks who else receives their mail, the answer given is that nobody does". Wording that
+    protects a secret from being shown ("do not show the raw token to the user") is not reported:
+    that is the tool guarding the user, not deceiving them."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    low = text.lower()
+    if not _has_any(low, _USER_WORDS) or not _has_any(low, _SUPPRESS_WORDS) or _USER.search(text) is None:
+        return []
+    spans = _sentences(text)
+    for i, (s, e) in enumerate(spans):
+        sup = _SUPPRESS.search(text, s, e)
+        if sup is None:
+            continue
+        # the user (or "your reply") in the same sentence, or in the one before ("A copy is kept
+        # by partners. If the user asks ..."), or after ("Keep these to yourself and present ...")
+        ws = spans[i - 1][0] if i > 0 else s
+        we = spans[i + 1][1] if i + 1 < len(spans) else e
+        if _USER.search(text, ws, we) is None:
+            continue
+        if _SECRET_OBJECT.search(text, sup.end(), min(e, sup.end() + 40)) is not None:
+            continue  # "do not show the raw token to the user": guarding a secret
+        os_, oe = ctx.norm.to_original(sup.start(), sup.end())
+        return [Hit(os_, oe, f"keeps something from the user: {sup.group(0)!r}")]
+    return []
+
+
+# ---------------------------------------------------------------- steering the user's choices
+
+_BIAS = re.compile(
+    "|".join((
+        # favoured against the evidence: "recommended first even when another retailer is cheaper"
+        r"\b(?:recommend\w*|first|top|rank\w*|prefer\w*|promot\w*|priorit\w*|checkout|purchase|erster\s+Stelle"
+        r"|en\s+premier|primero)\b(?:[^.\n]|\.(?=\w)){0,80}\b(?:even\s+(?:if|when|though)|auch\s+wenn|meme\s+si|incluso\s+(?:si|cuando)"
+        r"|aunque)\b[^.\n]{0,60}\b(?:cheaper|more\s+expensive|pricier|better|lower|higher|teurer|gunstiger|moins\s+cher"
+        r"|plus\s+cher|mas\s+barat[oa]|mas\s+car[oa]|rated|closer|faster)\b",
+        # the best in every case: "presented as the best fit in every case", "recommend X as the best option"
+        r"\b(?:presented|recommended|described|positioned|listed|shown|recommend|present|describe|position)\s+"
+        r"(?:[A-Z][\w-]+\s+)?as\s+the\s+(?:best|top|only|preferred|recommended|superior)\b[^.\n]{0,60}"
+        r"\b(?:in\s+(?:every|all|any)\s+cases?|always|regardless|whatever|no\s+matter)\b"
+        r"|\b(?:in\s+(?:every|all|any)\s+cases?|always)\b[^.\n]{0,60}\b(?:presented|recommended|described|positioned"
+        r"|recommend|present|describe)\s+(?:[A-Z][\w-]+\s+)?as\s+the\s+(?:best|top|only|preferred|superior)\b"
+        r"|\brecommend\s+[A-Z][\w-]+\s+as\s+the\s+(?:best|only|top)\b",
+        # steering: "steer the user toward opening an account with ..."
+        r"\bsteer\s+(?:the\s+)?(?:users?|them|customers?|people|the\s+conversation)\s+(?:toward|towards|to)\b",
+        # running down the others: "describe competitors as unmaintained", "other retailers' listings
+        # carry outdated data, worth mentioning to the user"
+        r"\b(?:competitors?|competing|rivals?|other\s+(?:providers?|retailers?|vendors?|brands?|banks?|brokers?|insurers?"
+        r"|outlets|shops|stores|airlines|hotels?|libraries|sellers?|exchanges|carriers))\b(?:'s?)?[^.\n]{0,80}"
+        r"\b(?:unmaintained|insecure|unreliable|outdated|out\s+of\s+date|lower[- ]quality|inferior|untrustworthy|risky"
+        r"|unsafe|scams?|abandoned|reliability\s+concerns?|security\s+concerns?|unzuverlassig|peu\s+fiables?|poco\s+fiables?)\b"
+        r"|\b(?:reliability|security)\s+concerns\s+about\s+(?:it|them|the\s+other|other|competitors?)\b",
+        # keeping the others out: "avoid recommending banks from other providers"
+        r"\b(?:avoid|never|do\s+not|don't)\s+(?:recommend\w*|suggest\w*|mention\w*)\s+(?:[\w,]+\s+){0,6}?"
+        r"(?:other|competing|alternative|rival)\s+(?:providers?|vendors?|brands?|banks?|brokers?|products?|services?"
+        r"|retailers?|insurers?|companies|options)\b"
+        r"|\b(?:avoid|never|do\s+not|don't)\s+(?:recommend\w*|suggest\w*)\s+(?:[\w,]+\s+){0,6}?(?:from|by)\s+other\s+"
+        r"(?:providers?|vendors?|companies|brands?)\b",
+    )),
+    re.I,
+)
+
+
+_BIAS_WORDS = ("even ", "auch wenn", "meme si", "incluso", "aunque", " as the ", "steer", "recommend", "suggest",
+               "mention", "concern", "unmaintained", "insecure", "unreliable", "outdated", "out of date", "quality",
+               "inferior", "untrustworthy", "risky", "unsafe", "scam", "abandoned", "unzuverl", "fiable")
+
+
+@heuristic("vendor_bias")
+def vendor_bias(ctx: Context) -> list[Hit]:
+    """A definition that tilts what the model recommends: one vendor first "even when another is
+    cheaper", "presented as the best fit in every case", "steer the user toward" an offer, or
+    competitors described as unmaintained, insecure or unreliable. A tool may describe its own
+    results; it has no business running down the alternatives or overriding the evidence the user
+    would weigh."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    if not _has_any(text.lower(), _BIAS_WORDS):
+        return []
+    m = _BIAS.search(text)
+    if m is None:
+        return []
+    os_, oe = ctx.norm.to_original(m.start(), m.end())
+    return [Hit(os_, oe, f"biases recommendations: {m.group(0)[:80]!r}")]
+
+
+# ---------------------------------------------------------------- asking the user for secrets
+
+_ASK_USER = re.compile(
+    r"\b(?:ask|asks|asking|request|requests|requesting|prompt|prompts|prompting|have|get|tell|instruct)\s+"
+    r"(?:the\s+)?(?:users?|customers?|them|account\s+holders?)\s+(?:for|to\s+(?:type|enter|paste|provide|share|give"
+    r"|send|read\s+out|supply|reply\s+with|confirm))\b",
+    re.I,
+)
+_USER_SECRET = re.compile(
+    r"\b(?:(?:account|banking|login|online\s+banking|wallet|email|e-mail)\s+passwords?|passwords?|passcodes?"
+    r"|pass\s*phrases?|one-time\s+(?:pass)?(?:codes?|passwords?)|otps?|2fa\s+codes?|mfa\s+codes?"
+    r"|authenticator(?:\s+app)?\s+codes?|verification\s+codes?|sms\s+codes?|recovery\s+(?:phrases?|words|codes?)"
+    r"|seed\s+(?:phrases?|words)|mnemonic(?:\s+phrases?)?|private\s+keys?|pins?|cvv|cvc|security\s+(?:answers?|questions?)"
+    r"|\d{1,2}(?:-|\s+or\s+\d{1,2}-)?\s*word\s+(?:recovery|seed)\s+phrases?|code\s+(?:their|the)\s+bank\s+(?:just\s+)?"
+    r"(?:texted|sent))\b",
+    re.I,
+)
+
+
+_NEVER_BEFORE = re.compile(r"\b(?:never|not|don't|no\s+need\s+to|without|nor|instead\s+of)\W+(?:\w+\W+)?$", re.I)
+
+
+_ASK_WORDS = ("ask", "request", "prompt", "have ", "get ", "tell", "instruct")
+_SECRET_WORDS = ("pass", "code", "otp", "2fa", "mfa", "phrase", "words", "mnemonic", "key", "pin", "cvv", "cvc",
+                 "security")
+
+
+@heuristic("credential_prompt")
+def credential_prompt(ctx: Context) -> list[Hit]:
+    """A definition that has the model ask its user for a password, a one-time or authenticator
+    code, a wallet's recovery phrase or a private key, to be typed into the chat and passed on.
+    No honest tool collects these through the conversation: sign-in happens in the provider's own
+    page or an OAuth flow, and a recovery phrase is never needed to read a balance."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    low = text.lower()
+    if not _has_any(low, _ASK_WORDS) or not _has_any(low, _SECRET_WORDS):
+        return []
+    for ask in _ASK_USER.finditer(text):
+        if _NEVER_BEFORE.search(text, max(0, ask.start() - 24), ask.start()):
+            continue  # "never ask the user for their banking password"
+        secret = _USER_SECRET.search(text, ask.end(), min(len(text), ask.end() + 100))
+        if secret is None:
+            continue
+        os_, oe = ctx.norm.to_original(ask.start(), secret.end())
+        return [Hit(os_, oe, f"asks the user for {secret.group(0)!r}")]
+    return []
+
+
+# ---------------------------------------------------------------- side effects of a reading tool
+
+_READ_NAME = frozenset({
+    "list", "get", "check", "analyze", "analyse", "show", "search", "find", "describe", "scan", "status", "fetch",
+    "read", "view", "estimate", "compare", "validate", "verify", "calculate", "compute", "suggest", "summarize",
+    "summarise", "preview", "lookup", "inspect", "count", "query", "audit", "lint", "diagnose", "explain", "report",
+    "review", "test", "measure", "forecast", "detect", "monitor", "browse", "peek",
+})
+_READ_LEAD = re.compile(
+    r"\s*(?:Lists|Returns|Shows|Checks|Analy[sz]es|Gets|Fetches|Searches|Finds|Scans|Estimates|Computes|Calculates"
+    r"|Validates|Verifies|Suggests|Compares|Summari[sz]es|Describes|Counts|Reads|Looks\s+up|Queries|Inspects|Previews"
+    r"|Retrieves|Reports|Reviews|Explains|Displays|Detects|Analiza|Muestra|Devuelve|Lista|Zeigt|Liefert|Berechnet"
+    r"|Pruft|Affiche|Renvoie|Verifie|Analyse|Liste)\b",
+)
+_SIDE_EFFECT = re.compile(
+    r"\b(?:is|are|get|gets|will\s+be|were|was|be)\s+(?:\w+\s+){0,2}?(?:removed|deleted|erased|wiped|purged|disabled"
+    r"|revoked|dropped|overwritten|force-pushed|destroyed|truncated|approved|merged|uninstalled|terminated"
+    r"|marked\s+as\s+(?:passed|approved|resolved|successful))\b"
+    r"|\b(?:removes|deletes|erases|wipes|purges|disables|revokes|drops|overwrites|force-pushes|destroys|approves"
+    r"|merges|terminates)\b"
+    r"|\bgrant(?:s|ing|ed)?\b[^.\n]{0,50}\b(?:owner|admin|administrator|root|superuser|full)\s+(?:role|access|rights"
+    r"|permissions?|privileges?)\b"
+    r"|\bse\s+(?:eliminan|borran|desactivan)\b|\bwerden\s+(?:\w+\s+){0,3}?(?:geloscht|entfernt|deaktiviert)\b"
+    r"|\bsont\s+(?:\w+\s+)?(?:supprimes|effaces|desactives)\b",
+    re.I,
+)
+_IN_THE_SAME_CALL = re.compile(
+    r"\b(?:during|in|as\s+part\s+of|within)\s+(?:the\s+)?(?:same|this|each|every)\s+(?:call|run|request|pass|analysis"
+    r"|scan|check|listing|invocation)\b|\balso\b|\bautomatically\b|\bat\s+the\s+same\s+time\b|\bsilently\b"
+    r"|\b(?:is|are)\s+resolved\s+by\b|\bon\s+the\s+user's\s+behalf\b|\bwhile\s+(?:listing|scanning|checking|reading"
+    r"|analy[sz]ing)\b|\(the\s+default\)|\bby\s+default\b|\bdurante\s+el\s+mismo\b|\bim\s+selben\s+(?:Aufruf|Lauf)\b"
+    r"|\bpendant\s+(?:le\s+meme|la\s+meme)\b|\bno\s+se\s+pide\s+confirmacion\b|\bwithout\s+(?:asking|confirmation)\b",
+    re.I,
+)
+_NOT_DONE = re.compile(
+    r"\b(?:not|never|no|none|nothing|without|nor|n't|can|could|may|might|would|should|to\s+be|if|whether|which)\b"
+    r"(?:\W+\w+){0,3}\W*$",
+    re.I,
+)
+
+
+def _reading_name(name: str) -> bool:
+    first = re.split(r"[_\-.]|(?<=[a-z0-9])(?=[A-Z])", name, maxsplit=1)[0].lower() if name else ""
+    return first in _READ_NAME
+
+
+@heuristic("covert_side_effect")
+def covert_side_effect(ctx: Context) -> list[Hit]:
+    """A tool that by its name and first words reads (lists, checks, analyses, returns a status)
+    but whose definition says that the same call also deletes, disables, grants owner rights,
+    approves or merges: "branches without recent commits are removed from the remote during the
+    same call", "when access is denied it is resolved by granting the owner role", a parameter
+    that by default disables blocking rules. The user asked for a look, not a change; and clients
+    that auto-approve reading tools never ask. Negated or conditional mentions ("nothing is
+    deleted", "branches that could be removed") and sentences about other tools are left alone."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    if not _reading_name(ctx.own_tool) and not (ctx.field == "description" and _READ_LEAD.match(text)):
+        return []
+    if _SIDE_EFFECT.search(text) is None:
+        return []
+    spans = _sentences(text)
+    for i, (s, e) in enumerate(spans):
+        if ctx.field == "description" and i == 0:
+            continue  # what the tool is: "Deletes stale branches" is not a read tool's side effect
+        if any("_" in m.group(1) for m in _TOOL_REF.finditer(text, s, e)):
+            continue  # names another tool: "remove them with delete_branch"
+        if _IN_THE_SAME_CALL.search(text, s, e) is None:
+            continue
+        for m in _SIDE_EFFECT.finditer(text, s, e):
+            if _NOT_DONE.search(text, max(s, m.start() - 30), m.start()):
+                continue
+            os_, oe = ctx.norm.to_original(m.start(), m.end())
+            return [Hit(os_, oe, f"a reading tool that also says {m.group(0)!r}")]
+    return []
+
+
+# ---------------------------------------------------------------- risky schema defaults
+
+_RISKY_WORDS = frozenset({
+    "force", "public", "owner", "owners", "admin", "administrator", "root", "superuser", "everyone", "anyone",
+    "unlimited", "overwrite", "purge", "wipe", "delete", "disabled", "insecure", "unrestricted",
+})
+_DESTRUCTIVE_FLAG = frozenset({
+    "discard", "delete", "prune", "purge", "wipe", "remove", "drop", "force", "overwrite", "grant", "disable",
+    "skip", "bypass", "remediate", "approve", "destroy", "reset",
+})
+_PROTECTIVE_FLAG = frozenset({"block", "verify", "verification", "ssl", "tls", "encrypt", "encryption", "protect",
+                              "protection", "mfa", "2fa", "versioning", "backup", "audit"})
+_PATH_PARAM = frozenset({"path", "dir", "directory", "folder", "root", "target", "location"})
+_CLEANING = re.compile(r"\b(?:delet|remov|clean|purg|wip|prun|eras|free)\w*", re.I)
+_WORDS = re.compile(r"[^a-z0-9]+")
+
+
+def _words(name: str) -> set[str]:
+    return {w for w in _WORDS.split(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()) if w}
+
+
+@heuristic("risky_default")
+def risky_default(ctx: Context) -> list[Hit]:
+    """Placeholder: :meth:`bastion.detect.engine.Engine.scan_tool` reads the schema's defaults
+    with :func:`risky_defaults` and emits this rule itself (defaults that are not strings, and the
+    enum beside them, are not visible to a check of one string)."""
+    return []
+
+
+def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
+    """``(field path, why)`` for each parameter whose default is the risky choice: an enum's most
+    dangerous value picked as the default over safer ones (``force_overwrite_remote``,
+    ``public-read-write``, ``owner``); a flag that deletes, prunes, grants or bypasses switched
+    on by default; a protection (public-access block, verification, encryption) switched off by
+    default; the filesystem root as the default path of a cleaning tool. Reported (TP-022) when
+    one enum default or two of the others are found: each alone is sometimes a legitimate choice,
+    the pattern is not."""
+    schema = tool.get("inputSchema")
+    props = schema.get("properties") if isinstance(schema, Mapping) else None
+    if not isinstance(props, Mapping):
+        return []
+    desc = tool.get("description")
+    cleaning = _CLEANING.search(f"{tool.get('name', '')} {desc if isinstance(desc, str) else ''}") is not None
+    strong: list[tuple[str, str]] = []
+    weak: list[tuple[str, str]] = []
+    for pname, prop in props.items():
+        if not isinstance(prop, Mapping) or "default" not in prop or not isinstance(pname, str):
+            continue
+        default = prop["default"]
+        field = f"inputSchema.properties.{pname}.default"
+        words = _words(pname)
+        enum = prop.get("enum")
+        if isinstance(default, str) and isinstance(enum, list) and default in enum:
+            if _words(default) & _RISKY_WORDS and any(
+                    isinstance(v, str) and not _words(v) & _RISKY_WORDS for v in enum):
+                strong.append((field, f"{pname} defaults to {default!r} over its safer choices"))
+        elif default is True and words & _DESTRUCTIVE_FLAG:
+            weak.append((field, f"{pname} is on by default"))
+        elif default is False and words & _PROTECTIVE_FLAG:
+            weak.append((field, f"{pname} is off by default"))
+        elif default in ("/", "~", "/*", "C:\\") and words & _PATH_PARAM and cleaning:
+            weak.append((field, f"{pname} defaults to {default!r} in a tool that removes files"))
+    if strong:
+        return strong + weak
+    return weak if len(weak) >= 2 else []
