@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from bastion.detect import conduct_checks as _conduct_checks  # also registers its checks
 from bastion.detect import definition_checks as _definition_checks  # noqa: F401  (registers its checks)
+from bastion.detect import result_checks as _result_checks  # noqa: F401  (registers its checks)
 from bastion.detect.heuristics import HEURISTICS, NON_ASCII_ONLY, PLACEHOLDERS, VALIDATORS, Context, Heuristic
 from bastion.detect.lexical import LexicalModel, load_model
 from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
