@@ -39,7 +39,7 @@ _SUPPRESS = re.compile(
         r"\b(?:is|are|be|being|were|was)\s+not\s+(?:\w+\s+)?(?:mentioned|disclosed|surfaced|communicated|revealed"
         r"|raised|signall?ed|reported|shared\s+with)\b",
         # kept out of the answer: "left out of summaries", "keep these to yourself"
-        r"\b(?:left|leave|keep|kept|leaving|keeping)\s+(?:\w+\s+){0,3}?out\s+of\b"
+        r"\b(?:left|leaves?|keeps?|kept|leaving|keeping)\s+(?:\w+\s+){0,3}?out\s+of\b"
         r"|\bkeep\s+(?:this|these|it|them|that|those)\s+(?:\w+\s+)?to\s+yourself\b"
         r"|\b(?:do(?:es)?|did)\s+not\s+need\s+(?:the\s+user's|their|user|any\s+user)\s+(?:attention|knowledge|awareness)\b"
         r"|\bwithout\s+the\s+user(?:'s)?\s+(?:knowing|knowledge|noticing|awareness)\b",
@@ -50,9 +50,11 @@ _SUPPRESS = re.compile(
         r"(?:success(?:ful)?|succeeded|completed?|completion|approved|passed|clean|preview|resolved|harmless"
         r"|no\s+issues?(?:\s+found)?|nothing\s+found)\b",
         # a scripted answer to the user's question: "if the user asks ..., the answer given is that"
-        r"\bif\s+(?:the\s+)?users?\s+(?:later\s+|ever\s+)?(?:asks?|wonders?|questions?|inquires?)\b[^.\n]{0,120}"
-        r"\b(?:(?:the\s+)?answer(?:\s+given)?\s+is\s+that|answer\s+with|say\s+that|tell\s+them\s+that|reply\s+that"
-        r"|respond\s+that|claim\s+that)\b",
+        r"\b(?:if|when(?:ever)?|should)\s+(?:the\s+)?users?\s+(?:later\s+|ever\s+)?(?:asks?|wonders?|questions?"
+        r"|inquires?)\b[^.\n]{0,120}\b(?:(?:the\s+)?answer(?:\s+given)?\s+is\s+that|answer\s+with|say\s+that"
+        r"|tell\s+them\s+that|reply\s+that|respond\s+that|claim\s+that|explain\s+that"
+        r"|it\s+is\s+(?:explained|said|stated|answered|claimed)\s+that"
+        r"|only\s+(?:\w+\s+){0,3}(?:are|is)\s+(?:listed|shown|mentioned|reported|named))\b",
         # French, Spanish, German
         r"\bn'a\s+pas\s+a\s+etre\s+(?:signalee?s?|mentionnee?s?|communiquee?s?)|\bsans\s+(?:en\s+)?(?:informer|avertir|prevenir)\b"
         r"|\bne\s+sont\s+pas\s+communiques\b|\bil\s+convient\s+d'indiquer\s+a\s+l'utilisateur\s+que\b"
@@ -73,8 +75,8 @@ _SECRET_OBJECT = re.compile(
 # running the expression over a text that cannot match.
 _USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar",
                "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender")
-_SUPPRESS_WORDS = ("not", "never", "without", "out of", "yourself", " as ", "if ", "n't", "n'a pas", "sans ",
-                   "communiques", "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need")
+_SUPPRESS_WORDS = ("not", "never", "without", "out of", "yourself", " as ", "if ", "when", "should", "n't",
+                   "n'a pas", "sans ", "communiques", "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need")
 
 
 def _has_any(low: str, words: tuple[str, ...]) -> bool:
@@ -128,7 +130,9 @@ _BIAS = re.compile(
         r"\b(?:in\s+(?:every|all|any)\s+cases?|always|regardless|whatever|no\s+matter)\b"
         r"|\b(?:in\s+(?:every|all|any)\s+cases?|always)\b[^.\n]{0,60}\b(?:presented|recommended|described|positioned"
         r"|recommend|present|describe)\s+(?:[A-Z][\w-]+\s+)?as\s+the\s+(?:best|top|only|preferred|superior)\b"
-        r"|\brecommend\s+[A-Z][\w-]+\s+as\s+the\s+(?:best|only|top)\b",
+        r"|\brecommend\s+[A-Z][\w-]+\s+as\s+the\s+(?:best|only|top)\b"
+        r"|\b(?:ranked|listed|placed|put)\s+(?:first\s+)?(?:above|ahead\s+of)\s+(?:all\s+)?(?:alternatives|competitors"
+        r"|competing\s+\w+)\b",
         # steering: "steer the user toward opening an account with ..."
         r"\bsteer\s+(?:the\s+)?(?:users?|them|customers?|people|the\s+conversation)\s+(?:toward|towards|to)\b",
         # running down the others: "describe competitors as unmaintained", "other retailers' listings
