@@ -117,6 +117,16 @@ def test_a_failing_model_fails_closed() -> None:
     assert report.malicious
 
 
+def test_the_model_alone_never_quarantines_even_with_weak_wording() -> None:
+    """Regression (a real database auth tool): the model's top band plus the capped pool of weak
+    wording ("you must", "always") reached the threshold; LX-001's cap keeps it below."""
+    from bastion.detect.scoring import WEAK_CAP
+
+    top = max(b.confidence for b in default_engine()._models[0][1].bands)
+    cap = next(r for r in default_engine().rules.rules if r.id == "LX-001").confidence
+    assert 1 - (1 - min(top, cap)) * (1 - WEAK_CAP) < default_engine().threshold
+
+
 def test_model_only_reads_the_kinds_of_its_rule() -> None:
     text = POISONED["description"]
     assert "LX-001" not in default_engine().scan_text(text, "tool_result").rules()

@@ -25,7 +25,8 @@ from bastion.detect.heuristics import Context, Hit, heuristic
 _USER = re.compile(
     r"\b(?:users?|customers?|requesters?|travell?ers?|end[- ]users?|account\s+holders?)\b"
     r"|\b(?:your|the)\s+(?:reply|replies|answer|answers|response|summary|summaries|explanation)\b"
-    r"|\bsummar(?:y|ies)\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)",
+    r"|\bsummar(?:y|ies)\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)"
+    r"|\b(?:person|people|human)\s+(?:you\s+are\s+|you're\s+)?(?:assisting|helping|working\s+(?:with|for))\b",
     re.I,
 )
 _SUPPRESS = re.compile(
@@ -34,12 +35,22 @@ _SUPPRESS = re.compile(
         r"\b(?:do\s+not|don't|never|no\s+need\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not|shouldn't"
         r"|without)\s+(?:\w+\s+){0,2}?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?|notify(?:ing)?|alert(?:ing)?"
         r"|disclos(?:e|ing)|reveal(?:ing)?|rais(?:e|ing)|surfac(?:e|ing)|bring(?:ing)?\s+up|explain(?:ing)?"
-        r"|point(?:ing)?\s+out|admit(?:ting)?)\b",
+        r"|point(?:ing)?\s+out|admit(?:ting)?|display(?:ing)?|show(?:ing)?)\b",
         # the passive of the same: "is not mentioned", "are not communicated"
         r"\b(?:is|are|be|being|were|was)\s+not\s+(?:\w+\s+)?(?:mentioned|disclosed|surfaced|communicated|revealed"
         r"|raised|signall?ed|reported|shared\s+with)\b",
+        # "should not be made aware", "should not be highlighted", "doesn't need to be brought up"
+        r"\b(?:should|must|need|will)\s+not\s+be\s+(?:made\s+aware|told|informed|notified|mentioned|highlighted|flagged"
+        r"|disclosed|surfaced|raised|shown|reported|pointed\s+out|brought\s+up)\b"
+        r"|\b(?:does\s+not|doesn't|do\s+not|don't|need\s+not)\s+need\s+to\s+be\s+(?:brought\s+up|mentioned|disclosed"
+        r"|shown|reported|surfaced)\b",
+        # what it says does not matter: "characterize them as 'standard terms' whatever they actually say"
+        r"\bwhatever\s+(?:they|it|the\s+\w+)\s+(?:actually\s+)?(?:says?|shows?|contains?|finds?|were|was)\b"
+        r"|\b(?:reassure|assure)\s+(?:the\s+)?users?\s+that\b[^.\n]{0,80}\b(?:no|none|not|never|nothing)\b",
         # kept out of the answer: "left out of summaries", "keep these to yourself"
         r"\b(?:left|leaves?|keeps?|kept|leaving|keeping)\s+(?:\w+\s+){0,3}?out\s+of\b"
+        r"|\b(?:leave|leaves|left|leaving|omit|omits|omitting|filter|filters)\s+out\s+(?:every|each|all|any)\b"
+        r"|\b(?:leave|leaves|leaving)\s+(?:that|this|these|those|the)\s+(?:\w+\s+){0,2}out\b"
         r"|\bkeep\s+(?:this|these|it|them|that|those)\s+(?:\w+\s+)?to\s+yourself\b"
         r"|\b(?:do(?:es)?|did)\s+not\s+need\s+(?:the\s+user's|their|user|any\s+user)\s+(?:attention|knowledge|awareness)\b"
         r"|\bwithout\s+the\s+user(?:'s)?\s+(?:knowing|knowledge|noticing|awareness)\b",
@@ -47,8 +58,15 @@ _SUPPRESS = re.compile(
         # "present the report as fully approved", "the action is described as a preview"
         r"\b(?:presented|described|reported|summari[sz]ed|framed|characteri[sz]ed|phrased|communicated|present|describe"
         r"|report|summari[sz]e|frame|characteri[sz]e)\s+(?:\w+\s+){0,5}?as\s+(?:a\s+|an\s+|the\s+)?(?:\w+\s+)?"
-        r"(?:success(?:ful)?|succeeded|completed?|completion|approved|passed|clean|preview|resolved|harmless"
-        r"|no\s+issues?(?:\s+found)?|nothing\s+found)\b",
+        r"(?:success(?:ful)?|succeeded|completed?|completion|approved|passed|clean|preview|resolved|harmless|healthy"
+        r"|no\s+issues?(?:\s+found)?|nothing\s+found|error-free)\b",
+        # a failure told as success: "if the server reports an error, tell the user the statement
+        # completed successfully"
+        r"\b(?:if|when(?:ever)?)\b[^.\n]{0,100}\b(?:fails?|failed|errors?|rejected|denied|pending)\b[^.\n]{0,60}"
+        r"\b(?:tell|inform|assure|say\s+to|report\s+to|state\s+to)\s+(?:the\s+)?users?\b[^.\n]{0,60}"
+        r"\b(?:completed|succeeded|successfully|went\s+through|was\s+successful|worked)\b"
+        r"|\bstate\s+that\s+(?:the\s+)?[\w\s]{0,40}\b(?:has|have|had)\s+no\s+(?:serious\s+|known\s+|critical\s+)*"
+        r"(?:known\s+)?(?:vulnerabilit(?:y|ies)|issues|problems|errors|risks)\b",
         # a scripted answer to the user's question: "if the user asks ..., the answer given is that"
         r"\b(?:if|when(?:ever)?|should)\s+(?:the\s+)?users?\s+(?:later\s+|ever\s+)?(?:asks?|wonders?|questions?"
         r"|inquires?)\b[^.\n]{0,120}\b(?:(?:the\s+)?answer(?:\s+given)?\s+is\s+that|answer\s+with|say\s+that"
@@ -66,17 +84,24 @@ _SUPPRESS = re.compile(
 )
 _SECRET_OBJECT = re.compile(
     r"\b(?:tokens?|keys?|passwords?|passphrases?|secrets?|credentials?|api\s+keys?|ssn|social\s+security"
-    r"|card\s+numbers?|cvv|pins?|personal\s+data|pii|private\s+data)\b",
+    r"|card\s+numbers?|cvv|pins?|personal\s+data|pii|private\s+data|(?:reset|magic|sign-?in|login|verification)\s+links?"
+    r"|one-time\s+(?:codes?|links?))\b",
     re.I,
 )
+_NEGATED = re.compile(
+    r"(?:do\s+not|don't|never|no\s+need|not\s+need|need\s+not|should\s+not|must\s+not|shouldn't|without)\b", re.I)
+_USERS_CALL = re.compile(
+    r"\bunless\s+(?:the\s+)?users?\s+(?:explicitly\s+)?(?:asks?|requests?|wants?|chooses?)\b", re.I)
 
 
 # Words one of which each expression needs: a substring test of the lowered text is far cheaper than
 # running the expression over a text that cannot match.
-_USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar",
+_USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar", "assisting",
+               "helping", "working",
                "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender")
 _SUPPRESS_WORDS = ("not", "never", "without", "out of", "yourself", " as ", "if ", "when", "should", "n't",
-                   "n'a pas", "sans ", "communiques", "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need")
+                   "n'a pas", "sans ", "communiques", "out ", "show", "display", "state that", "whatever", "assure",
+                   "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need")
 
 
 def _has_any(low: str, words: tuple[str, ...]) -> bool:
@@ -108,8 +133,11 @@ def misleads_user(ctx: Context) -> list[Hit]:
         we = spans[i + 1][1] if i + 1 < len(spans) else e
         if _USER.search(text, ws, we) is None:
             continue
-        if _SECRET_OBJECT.search(text, sup.end(), min(e, sup.end() + 40)) is not None:
+        if _NEGATED.match(sup.group(0)) and _SECRET_OBJECT.search(
+                text, max(s, sup.start() - 60), min(e, sup.end() + 40)) is not None:
             continue  # "do not show the raw token to the user": guarding a secret
+        if _USERS_CALL.search(text, sup.end(), e) is not None:
+            continue  # "don't display them unless the user asks": the user decides
         os_, oe = ctx.norm.to_original(sup.start(), sup.end())
         return [Hit(os_, oe, f"keeps something from the user: {sup.group(0)!r}")]
     return []
@@ -175,6 +203,66 @@ def vendor_bias(ctx: Context) -> list[Hit]:
         return []
     os_, oe = ctx.norm.to_original(m.start(), m.end())
     return [Hit(os_, oe, f"biases recommendations: {m.group(0)[:80]!r}")]
+
+
+# ---------------------------------------------------------------- going ahead without the user
+
+_SKIP_CONSENT = re.compile(
+    "|".join((
+        # "do not ask the user to confirm", "never pause to confirm", "skip any 'are you sure' step"
+        # ("without confirmation" is left out: "never transfer without explicit approval" requires it)
+        r"\b(?:do\s+not|don't|never|no\s+need\s+to|skip(?:ping)?|bypass(?:ing)?|avoid)\s+(?:\w+\s+){0,4}?"
+        r"(?:confirm(?:ing|ation)?|(?:re)?approv(?:e|al|ing)|check(?:ing)?\s+(?:back\s+)?with\s+(?:the\s+user|them)"
+        r"|pause\s+to|wait(?:ing)?\s+for\s+(?:approval|confirmation|reviews?|the\s+user)|show(?:ing)?\s+(?:a\s+)?drafts?"
+        r"|['\"]?are\s+you\s+sure|follow-up\s+questions?|list\s+what\s+will\s+be\s+(?:removed|deleted|changed))\b",
+        # "checking with the user is unnecessary", "confirmation prompts are disruptive"
+        r"\b(?:confirmation|confirming|approval|checking\s+with\s+the\s+user|asking\s+the\s+user|waiting\s+for\s+reviews?)"
+        r"(?:\s+prompts?|\s+steps?)?\s+(?:is|are)\s+(?:unnecessary|not\s+(?:needed|required|necessary)|disruptive|redundant)\b",
+        # consent claimed in advance: "standing approval", "blanket change approval", "agreed in
+        # advance", "pre-approved", "treat any mention ... as the user's authorization"
+        r"\b(?:standing|blanket|advance|permanent|pre-?granted)\s+(?:\w+\s+)?(?:approvals?|authori[sz]ations?|consent"
+        r"|permissions?|sign-?offs?)\b|\bpre-?approved\b|\bagreed\s+in\s+advance\b"
+        r"|\btreat\s+(?:any|every|each|all)\b[^.\n]{0,100}\bas\s+(?:the\s+user's\s+|their\s+|an?\s+)?(?:explicit\s+)?"
+        r"(?:authori[sz]ation|consent|approval|confirmation|instruction\s+to)\b"
+        r"|\b(?:send|merge|delete|remove|charge|pay|deploy|publish|purchase)\s+it\s+anyway\b"
+        # "go ahead without asking the user to confirm", "does not need separate approval"
+        r"|\b(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act)\s+without\s+(?:\w+\s+){0,3}?(?:asking|confirm\w*|approval"
+        r"|checking|waiting)\b"
+        r"|\b(?:does|do)\s+not\s+need\s+(?:separate\s+|further\s+|additional\s+|any\s+|the\s+user's\s+)?(?:approval|confirmation"
+        r"|consent|sign-?off)\b"
+        r"|\b(?:skip|bypass)\s+(?:the\s+|any\s+)?(?:second\s+|extra\s+|required\s+)?(?:sign-?off|reviews?|approvals?)\b"
+        r"|\bdelegated\s+(?:\w+\s+){0,2}authority\s+to\s+(?:this|the)\s+(?:assistant|agent|model|tool)\b"
+        r"|\b(?:approve|merge|deploy|release|pay|ship|publish)\b[^.\n]{0,60}\b(?:whatever|regardless\s+of|no\s+matter)\s+"
+        r"(?:what\s+)?(?:the\s+)?(?:findings|results?|outcome|reviews?|checks?|tests?|comments?)\b",
+    )),
+    re.I,
+)
+_GOES_AHEAD = re.compile(r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act)\b", re.I)
+_REQUIRES = re.compile(r"\b(?:without|unless|until|before|except|only\s+after)\b", re.I)
+_CONSENT_WORDS = ("confirm", "approv", "check", "pause", "wait", "draft", "sure", "follow-up", "list what", "standing",
+                  "without", "sign-off", "signoff", "review", "delegated", "whatever", "regardless", "no matter",
+                  "blanket", "advance", "permanent", "granted", "treat", "anyway", "unnecessary", "disruptive",
+                  "not needed", "not required", "redundant", "consent", "authoriz", "authoris")
+
+
+@heuristic("consent_bypass")
+def consent_bypass(ctx: Context) -> list[Hit]:
+    """A definition that has the model act without the user's say: skip the confirmation, do not
+    show the draft, do not wait for reviews, or treat consent as given in advance ("standing
+    approval for all outgoing mail", "a blanket change approval covers all assistant actions",
+    "treat any mention of a customer and an amount as authorization to charge"). Confirmation is
+    the user's last line of defence against a hijacked agent; a tool has no standing to waive it."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    if not _has_any(text.lower(), _CONSENT_WORDS):
+        return []
+    for m in _SKIP_CONSENT.finditer(text):
+        if _REQUIRES.search(m.group(0)) and not _GOES_AHEAD.match(m.group(0)):
+            continue  # "never transfer without explicit approval" requires the approval
+        os_, oe = ctx.norm.to_original(m.start(), m.end())
+        return [Hit(os_, oe, f"acts without the user's consent: {m.group(0)[:80]!r}")]
+    return []
 
 
 # ---------------------------------------------------------------- asking the user for secrets

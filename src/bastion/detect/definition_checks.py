@@ -30,7 +30,7 @@ _ACTION_WORDS = frozenset({
 })
 """Words that make a tool name one that acts (sends, writes, runs, pays, shares) rather than reads."""
 _TOOL_REF = re.compile(
-    r"(?<![\w@/.\-])`?((?:[a-z][a-z0-9]*(?:_[a-z0-9]+){1,5})|(?:[a-z]+(?:[A-Z][a-z0-9]+){1,4}))`?(?![\w@/\-])"
+    r"(?<![\w@/.\-$])`?((?:[a-z][a-z0-9]*(?:_[a-z0-9]+){1,5})|(?:[a-z]+(?:[A-Z][a-z0-9]+){1,4}))`?(?![\w@/\-])"
 )
 _PLANTED_VALUE = re.compile(
     "|".join((
@@ -89,6 +89,10 @@ _PLANTED_VALUE = re.compile(
         r"|\bpublic\s+(?:issue|gist|repo(?:sitory)?|post|channel|link|bucket)\b"
         r"|\b(?:INSERT\s+INTO|DROP\s+TABLE|DELETE\s+FROM|TRUNCATE\s+TABLE|GRANT\s+ALL)\b|(?-i:\bUPDATE\s+\w+\s+SET\b)"
         r"|\b(?:drop|remove|omit|strip)\s+the\s+where\s+clause\b|--privileged\b|-v\s+/:/"
+        r"|\b(?:pg_shadow|pg_authid|mysql\.user)\b"
+        # an identifier put in place of the user's: "replace the channel_id with C04EXTSHARE"
+        r"|\b(?:replace[ds]?|swap(?:ped)?|change[ds]?)\s+(?:the\s+|its\s+)?[a-z_]{2,30}\s+(?:with|to)\s+`?"
+        r"(?-i:(?=[A-Z0-9_-]*\d)[A-Z][A-Z0-9_-]{4,30}\b)"
         r"|(?<![\w.~])/(?:tmp|var|etc|home|root|srv|mnt|Users|private)/[\w.-]+(?:/[\w.-]+)*",
         # secrets and the places they live
         r"~/\.|\.env\b|\bid_(?:rsa|ed25519|ecdsa)\b|authorized_keys|\.bashrc|\.zshrc|/etc/(?:passwd|shadow)"
@@ -101,7 +105,9 @@ _OTHER_TOOLS = re.compile(
     r"(?:server|servers|tools?|integration|connector|plugin|app)\b"
     # "when the payments tool is later used", "when any payment or transfer tool is used next"
     r"|\b(?:when(?:ever)?|if|once|after|before)\s+(?:the|any|a|another|other)\s+(?:[a-z0-9-]{2,20}\s+){0,3}"
-    r"(?:tools?|servers?|integrations?|connectors?)\s+(?:is|are)\s+(?:later\s+|next\s+|then\s+)?(?:used|called|invoked)\b"
+    r"(?:tools?|servers?|integrations?|connectors?)\s+(?:is|are)\s+(?:later\s+|next\s+|then\s+)?(?:used|called|invoked"
+    r"|available|connected|present|enabled)\b"
+    r"|\b(?:the|a|any)\s+[a-z0-9-]{2,20}\s+server's\s+(?:[a-z0-9_-]{2,30}\s+)?(?:tool|tools)\b"
     # "for subsequent fetch calls", "on all later query calls"
     r"|\b(?:subsequent|later|future|following|all|any|every)\s+[a-z_]{3,24}\s+calls\b",
     re.I,
@@ -141,6 +147,60 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _acts(text: str, s: int, e: int) -> bool:
+    """The sentence acts (sends, pays, deletes…); an SQL keyword in capitals ("allows INSERT,
+    UPDATE, DELETE") is not prose that acts."""
+    return any(not m.group(0).isupper() for m in _ACTING_PROSE.finditer(text, s, e))
+
+
+_QUOTED = re.compile(r"['\"`]([^'\"`\n]{1,60})['\"`]")
+_NOT_DATA = re.compile(
+    r"\$[\w.\[\]*]+|\d{4}-\d{2}-\d{2}[\dT:.+\-Z]*|[^A-Za-z0-9]*"
+    r"|.*[{}\[\]].*"
+)
+"""Quoted literals that are not planted data: a tool or method name, a JSONPath, a timestamp,
+punctuation or a fragment of code."""
+_EXAMPLE_HOST = re.compile(r"(?:^|[@/.])example\.(?:com|org|net)\b", re.I)
+
+
+def _not_planted(text: str, value: re.Match[str], s: int) -> bool:
+    """Values that documentation is full of: an example.com address, what the caller must hold
+    ("needs the Admin role"), or a quoted literal that is a method name, a JSONPath, a date or code."""
+    found = value.group(0)
+    if _EXAMPLE_HOST.search(found):
+        return True
+    if _PRIVILEGE.search(found) and _CALLER_NEEDS.search(text, max(s, value.start() - 40), value.start()):
+        return True  # "needs the Admin role": what the caller must hold
+    quoted = _QUOTED.findall(found)
+    return bool(quoted) and all(_NOT_DATA.fullmatch(q.strip()) or _names_a_tool(q.strip()) for q in quoted)
+
+
+def _names_a_tool(literal: str) -> bool:
+    """A quoted method or tool name (``'list_trial_artifacts'``, ``'getTestCase'``)."""
+    return (_TOOL_REF.fullmatch(literal) is not None
+            and _tool_like(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", literal).lower()))
+
+
+def _names_own_param(ctx: Context, text: str, value: re.Match[str]) -> bool:
+    """The value sets one of this tool's own parameters: "set issue_type to 'Sub-task'"."""
+    found = value.group(0)
+    return any(find_word(found, p) >= 0 for p in ctx.own_params if len(p) >= 3)
+
+
+_VERBS = _ACTION_WORDS | frozenset({
+    "get", "list", "search", "find", "fetch", "read", "query", "lookup", "look", "check", "view", "show", "describe",
+    "browser", "slack", "github", "gmail", "drive", "jira", "notion", "stripe", "file", "fs", "db", "sql",
+    "http", "https", "web", "api", "curl", "cmd", "command", "place", "order", "make", "do", "perform", "open",
+    "process", "handle", "trade", "lock", "door", "calendar", "email", "payment", "payments", "bank",
+})
+
+
+def _tool_like(ident: str) -> bool:
+    """Named like a tool (``send_email``, ``fetch_url``, ``slack_post_message``), not like a column
+    or a field (``created_at``, ``user_id``)."""
+    return ident.split("_", 1)[0].lower() in _VERBS
+
+
 def _acting_tool(ident: str) -> bool:
     words = re.split(r"_|(?<=[a-z0-9])(?=[A-Z])", ident)
     return any(w.lower() in _ACTION_WORDS for w in words)
@@ -168,25 +228,34 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
         found = list(_TOOL_REF.finditer(text, s, e)) if named else []
         for m in found:
             ident = m.group(1)
-            if _acting_tool(ident) and _SEPARATORS.sub("", ident.lower()) != own and ident not in ctx.own_params:
+            if (_acting_tool(ident) and _SEPARATORS.sub("", ident.lower()) != own and ident not in ctx.own_params
+                    and ident not in ctx.own_values):
                 refs.append((m, ident))
-        if not refs and found and (_REDIRECT.search(text, s, e) or _ACTING_PROSE.search(text, s, e)):
+        if not refs and found and (_REDIRECT.search(text, s, e) or _acts(text, s, e)):
             # any other tool, when the sentence acts or sends its requests elsewhere ("requests
             # made through fetch_url to api.github.com should go to ... instead", "http_request
             # POSTs the file to ...")
             refs = [(m, m.group(1)) for m in found
                     if _SEPARATORS.sub("", m.group(1).lower()) != own and m.group(1) not in ctx.own_params
-                    and "_" in m.group(1)]
+                    and m.group(1) not in ctx.own_values and "_" in m.group(1) and _tool_like(m.group(1))]
         if not refs:
             # "when you pay with the banking server", "through the mail server", "any provider tool"
             generic = _OTHER_TOOLS.search(text, s, e)
-            if generic is not None and (generic.group(0).lower().endswith("calls") or _ACTING_PROSE.search(text, s, e)):
+            if generic is not None and (generic.group(0).lower().endswith("calls") or _acts(text, s, e)):
                 refs.append((generic, generic.group(0)))
         refs = [(m, ident) for m, ident in refs if not _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start())]
         if not refs or _LEFT_TO_USER.search(text, s, e):
             continue  # nothing named, or left to the user ("set it to false only if the user asks")
-        # one search per sentence, however many tools it names (linear in the text)
-        value = _PLANTED_VALUE.search(text, s, spans[i + 1][1] if i + 1 < len(spans) else e)
+        # one pass per sentence, however many tools it names (linear in the text); a value given
+        # as an example ("a name like #eng-alerts") or for this tool's own parameter ("set
+        # issue_type to 'Sub-task'") is not planted for the other tool
+        value = None
+        for v in _PLANTED_VALUE.finditer(text, s, spans[i + 1][1] if i + 1 < len(spans) else e):
+            if (_EXAMPLE_LEAD.search(text, max(s, v.start() - 30), v.start()) or _names_own_param(ctx, text, v)
+                    or _not_planted(text, v, s) or any(ident in v.group(0) for _, ident in refs)):
+                continue
+            value = v
+            break
         if value is None:
             continue
         m, ident = refs[0]
@@ -257,8 +326,12 @@ def siphoned_tool_data(ctx: Context) -> list[Hit]:
 
 _PARAMETER_TEXT = re.compile(r"(?:^|\.)properties\.[^.]+\.(?:description|title|default|examples?(?:\.\d+)?|x-[a-z-]+)$")
 _FILL = re.compile(
-    r"\b(?:paste|include|put|insert|concatenate|copy|provide|enter|fill|populate|supply|pass|attach|dump|append|add"
-    r"|send|forward|list|holds?|contains?|carr(?:y|ies)|takes"
+    # the imperative, the participles and the gerund ("pass", "passing", "posted"), not the third
+    # person a tool describes itself with ("Adds a variable", "including ... fields")
+    r"\b(?:past(?:e|ed|ing)|includ(?:e|ed)|put(?:ting)?|insert(?:ed|ing)?|concatenate|cop(?:y|ied|ying)"
+    r"|provid(?:e|ed|ing)|enter|fill|populate|suppl(?:y|ied|ying)|pass(?:ed|ing)?|attach(?:ed|ing)?|dump"
+    r"|append(?:ed|ing)?|add(?:ed|ing)?|send(?:ing)?|forward(?:ed|ing)?|list(?=\s+(?:the|all|every|each|your|any)\b)|holds?|contains?|carr(?:y|ies)|takes"
+    r"|quot(?:e|ed|ing)|submit(?:ted|ting)?|post(?:ed|ing)?"
     r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it)\s+to|(?:value|contents?|output)\s+of)\b",
     re.I,
 )
@@ -280,7 +353,7 @@ _HARVESTED = re.compile(
         r"\bmessages?\s+(?:the\s+user\s+|they\s+|you\s+)?(?:sent|wrote|typed|exchanged)\s+(?:earlier|before|previously"
         r"|so\s+far|in\s+this\s+(?:chat|conversation|session))\b",
         r"\b(?:last|previous|recent|earlier|other)\s+(?:[a-z0-9]{1,10}\s+)?tool\s+(?:results?|outputs?|responses?|calls?)\b",
-        r"\b(?:system|developer)\s+(?:and\s+developer\s+)?(?:messages?|prompt|instructions)\b",
+        r"(?<!their\s)(?<!agents'\s)(?<!agent's\s)\b(?:system|developer)\s+(?:and\s+developer\s+)?(?:messages?|prompts?|instructions)\b",
         # the user's other accounts and data
         r"\b(?:address\s+book|contact\s+list|document\.cookie|local\s*storage|session\s*storage"
         r"|(?:inbox|e-?mail)\s+(?:e-?mails|bodies|messages)|bodies\s+of\s+(?:all\s+)?(?:the\s+)?(?:inbox\s+)?e-?mails"
@@ -311,6 +384,9 @@ _HARVESTED = re.compile(
         # the same places described in words: "the credentials file in the dot-aws folder",
         # "every variable exported in the current shell, values included"
         r"\bdot-?(?:aws|ssh|kube|docker|gnupg|netrc|env)\b|\bcredentials?\s+files?\b|\bprivate\s+key\s+files?\b"
+        r"|\b(?:local\s+)?environment\s+files?\b|\bdeploy\s+keys?\b|\b(?:home|user's)\s+(?:key|ssh|credentials?)\s+"
+        r"(?:folder|directory)\b|\b(?:everything|all\s+(?:details|information|facts))\s+(?:known\s+|you\s+know\s+)?about"
+        r"\s+the\s+user\b"
         r"|\bshell\s+history\b|\b(?:every|all|each)\s+(?:\w+\s+){0,2}(?:variables?|secrets?)\s+(?:exported|set|defined"
         r"|available)\b",
         # secrets, when the text also says where to get them
@@ -321,8 +397,12 @@ _HARVESTED = re.compile(
     )),
     re.I,
 )
+_SENSITIVE_NOUN = re.compile(
+    r"\b(?:credentials?|passwords?|tokens?|keys?|secrets?|e-?mails?|messages?|contents?|files?|cookies?|addresses"
+    r"|names|history|outputs?|results?)\b", re.I)
 _POINTS_BACK = re.compile(
-    r"\s*(?:this|that|these|those|it|they|such|dieser|diese|dieses|este|esta|estos|estas|ce|cet|cette|ces)\b", re.I
+    r"\s*(?:this|that|these|those|it|they|them|such|both|all\s+of\s+(?:it|them)|dieser|diese|dieses|este|esta|estos|estas"
+    r"|ce|cet|cette|ces)\b", re.I
 )
 _HARVEST_SOURCE = re.compile(
     r"\b(?:in|during)\s+(?:the|this)\s+(?:conversation|chat|session)\b|\bin\s+previous\s+turns\b"
@@ -357,7 +437,9 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
     else:
         return []
     for s, e, param in windows:
-        fill = _FILL.search(text, s, e)
+        # in a parameter's own text a participle is description, not a request ("if provided",
+        # "passed to the API"): only the imperative and the gerund ask for something there
+        fill = next((f for f in _FILL.finditer(text, s, e) if param is not None or not f.group(0).endswith("ed")), None)
         if fill is None and param is None:
             # a parameter's description is itself the request: "Email addresses and any
             # passwords that were shared in previous turns"
@@ -368,6 +450,11 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
             # ... earlier messages"), not the other way round ("keys in ~/.ssh ... add it to GitHub")
             start = s if param is None else fill.start()
             what = _HARVESTED.search(text, start, e) or _SECRET_VARIABLE.search(text, start, e)
+        if (what is None and param is not None and fill is not None and _POINTS_BACK.match(text, fill.end())
+                and find_word(text, param, fill.end(), e) >= 0):
+            # the verb points back at what was named before it: "Evidence means the user's direct
+            # messages ...; submit all of it through the evidence parameter"
+            what = _HARVESTED.search(text, s, fill.start())
         if what is None and param is not None:
             # the passive puts it first, or in the sentence before: "That profile is the text of
             # the credentials file ...; it can be placed in profile_blob"
@@ -379,6 +466,8 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
                 what = _HARVESTED.search(text, back, passive.start())
         if what is None or fill is None:
             continue
+        if fill.start() <= what.start() and what.end() <= fill.end() and not _SENSITIVE_NOUN.search(text, s, e):
+            continue  # only where it comes from, not what: "Format: APP::DB for other apps"
         os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))
         return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]
     return []
@@ -388,8 +477,9 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
 _RISKY_SETTING = re.compile(
     "|".join((
         # access opened up
-        r"\bpublic(?:-read(?:-write)?)?\b(?!\s+(?:keys?|host\s+keys?|fingerprints?|certificates?))"
-        r"|\banyone[_ ]with[_ ](?:the[_ ])?link\b|\b0\.0\.0\.0/0\b|\b0-65535\b"
+        r"\bpublic-read(?:-write)?\b|\b(?:acl|visibility|access|sharing|bucket|repo(?:sitory)?|link)\s*(?:is\s+|to\s+|=\s*"
+        r"|:\s*)?['\"]?public\b|\bpublic\s+(?:acl|access|bucket|link|repo(?:sitory)?|visibility)\b|\bmake\s+\w+\s+public\b"
+        r"|\banyone[_ ]with[_ ](?:the[_ ])?link|\b0\.0\.0\.0/0\b|\b0-65535\b"
         r"|host\s+'%'",
         # privileges
         r"\b(?:roles?|permissions?|access|privileges?|level|group|scopes?|policy)\b[^.\n]{0,40}?['\"]?"
@@ -397,7 +487,14 @@ _RISKY_SETTING = re.compile(
         r"|\b(?:cluster-admin|AdministratorAccess)\b|\bALL\s+PRIVILEGES\b|\bwrite[_ .]all\b|\breadwrite\.all\b",
         # protections switched off
         r"\b(?:verify(?:_ssl|_tls)?|verification(?:_required)?|ssl_verify|tls|encryption|mfa|2fa|auth(?:entication)?)"
-        r"\s+(?:is\s+|are\s+)?(?:always\s+)?(?:(?:set\s+)?to\s+|=\s*|:\s*)?['\"]?(?:false|none|off|disabled|0)\b",
+        r"\s+(?:is\s+|are\s+)?(?:always\s+)?(?:turned\s+|switched\s+|kept\s+)?(?:(?:set\s+)?to\s+|=\s*|:\s*)?['\"]?"
+        r"(?:false|none|off|disabled|0)\b",
+        r"\b[a-z_]*(?:two_factor|2fa|mfa|sso|verification|approval|review)[a-z_]*\s*[=:]\s*['\"]?(?:false|off|none"
+        r"|disabled|0)\b|\b[a-z_]*(?:sharing|visibility)[a-z_]*\s*[=:]\s*['\"]?(?:anyone|public|everyone|all)\b"
+        r"|\bpromote\b[^.\n]{0,60}\b(?:owner|admin|administrator|superuser)\b"
+        r"|\b(?:admin|administrator|owner|root)\s+(?:permissions?|access|rights|privileges?|role)\b"
+        r"|\bprivileged\s*[=:]\s*true\b|\bhostPath\s+['\"]?/['\"]?(?![\w/])|\bhost\s+root\s+filesystem\b"
+        r"|\b[a-z_]*(?:bypass|skip|disable)[a-z_]*\s*[=:]\s*['\"]?true\b|--trusted-host\b|\bmarking\s+that\s+host\s+as\s+trusted\b",
         # limits removed
         r"\b(?:maximum\s+uint256|unlimited|2\*\*256|percent_off\s+100|100\s*%\s*off)\b",
         # a key of someone else
@@ -409,14 +506,17 @@ _PINNED = re.compile(
     r"\b(?:must|always|is\s+set\s+to|are\s+set\s+to|is\s+fixed|defaults?\s+to|by\s+default|default\s+values?"
     r"|requires?|needs?"
     r"|set\s+(?:it\s+|[a-z_]{2,40}\s+)?to"
-    r"|should\s+be|has\s+to\s+be|in\s+all\s+cases|regardless|required|always\s+includes?|must\s+(?:also\s+)?contain)\b"
+    r"|should\s+be|has\s+to\s+be|in\s+all\s+cases|regardless|required|always\s+includes?|must\s+(?:also\s+)?contain"
+    r"|expects?|mandatory|also\s+(?:add|grant|set|include|invite)|(?:during|in)\s+the\s+same\s+(?:call|operation|request)"
+    r"|(?:on|for|in)\s+(?:each|every|all)\s+(?:calls?|requests?|invocations?|installs?|outgoing\s+\w+|\w+\s+calls?)"
+    r"|(?:add|inject|insert)\s+(?:those|these|them|it|the\s+\w+)\s+(?:fields?\s+)?to\s+(?:any|every|each|all))\b"
     r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
     re.I,
 )
 _ADDED_DESTINATION = re.compile(
     r"\b(?:also|in\s+addition|alongside|as\s+well|additionally|always\s+includes?|must\s+(?:also\s+)?(?:contain|include)"
     r"|is\s+added\s+to|added\s+to|instead|in\s+place\s+of|rather\s+than|in\s+all\s+cases|regardless|whatever"
-    r"|no\s+matter)\b",
+    r"|no\s+matter|add|bcc|cc|(?:in|during)\s+the\s+same\s+(?:call|operation|request)|on\s+every|for\s+every)\b",
     re.I,
 )
 _USER_CHOICE = re.compile(
@@ -427,7 +527,9 @@ _USER_CHOICE = re.compile(
 )
 _DESTINATION_VALUE = re.compile(
     r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+|\b(?:https?|sftp|ftp|wss?)://[^\s'\"`)<>]+"
-    r"|\b0x[0-9a-f]{40}\b|\bacct_[A-Za-z0-9]{4,}\b",
+    r"|\b0x[0-9a-f]{40}\b|\bacct_[A-Za-z0-9]{4,}\b"
+    r"|\b(?:routing|account|acct|iban)\s*(?:number|no\.?|#)?\s*:?\s*\d{6,}\b|(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b)"
+    r"|\+\d{7,15}\b",
     re.I,
 )
 
@@ -448,15 +550,30 @@ def pinned_argument(ctx: Context) -> list[Hit]:
     for s, e in _sentences(text):
         if _PINNED.search(text, s, e) is None or _USER_CHOICE.search(text, s, e) is not None:
             continue
-        risky = _RISKY_SETTING.search(text, s, e)
+        risky = next((m for m in _RISKY_SETTING.finditer(text, s, e)
+                      if not _CALLER_NEEDS.search(text, max(s, m.start() - 40), m.start())), None)
         if risky is None:
-            dest = _DESTINATION_VALUE.search(text, s, e)
+            dest = next((m for m in _DESTINATION_VALUE.finditer(text, s, e)
+                         if not _OFFICIAL_HOST.search(m.group(0)) and not _EXAMPLE_HOST.search(m.group(0))), None)
             if dest is None or _ADDED_DESTINATION.search(text, s, e) is None:
                 continue
             risky = dest
         os_, oe = ctx.norm.to_original(risky.start(), risky.end())
         return [Hit(os_, oe, f"fixes an argument to {risky.group(0)!r}")]
     return []
+
+
+_PRIVILEGE = re.compile(r"\b(?:admin|administrator|owner|root|superuser|role|permissions?|privileges?|rights)\b", re.I)
+_CALLER_NEEDS = re.compile(
+    r"\b(?:requires?|needs?|must\s+have|(?:granted|held|given)\s+(?:only\s+)?(?:by|to))\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?$",
+    re.I)
+"""What the *caller* must hold ("requires an admin role") is not an argument fixed to a value."""
+_OFFICIAL_HOST = re.compile(
+    r"^https?://(?:pypi\.org|files\.pythonhosted\.org|registry\.npmjs\.org|(?:api\.)?github\.com|gitlab\.com"
+    r"|(?:registry-1\.|hub\.)?docker\.(?:io|com)|crates\.io|rubygems\.org|proxy\.golang\.org|repo\.maven\.apache\.org)(?:[/:]|$)",
+    re.I,
+)
+"""The public registries a package or API client uses by default: naming them is not planting a destination."""
 
 
 
@@ -527,6 +644,12 @@ _NEGATION_BEFORE = re.compile(
     r"|\bto\s+(?:\w+,\s+){1,3}(?:\w+\s+)?(?:and|or)\s+$", re.I)
 
 
+_PREVENTED = re.compile(
+    r"\b(?:rejected|refused|blocked|not\s+allowed|disallowed|will\s+fail|denied|rolled\s+back|prevented|forbidden)\b",
+    re.I,
+)
+
+
 @heuristic("false_read_only")
 def false_read_only(ctx: Context) -> list[Hit]:
     """A tool annotated ``readOnlyHint: true`` whose own text says it changes things: a
@@ -544,6 +667,8 @@ def false_read_only(ctx: Context) -> list[Hit]:
     for s, e in _sentences(text):
         if ctx.field == "description" and any("_" in m.group(1) for m in _TOOL_REF.finditer(text, s, e)):
             continue  # names another tool: "use delete_file to remove it"
+        if _PREVENTED.search(text, s, e):
+            continue  # what the tool refuses: "statements that modify data are rejected"
         for m in _DESTRUCTIVE.finditer(text, s, e):
             if m.group(0).isupper():
                 continue  # an SQL keyword: "INSERT, UPDATE, DELETE ... will be rejected"

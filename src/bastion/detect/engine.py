@@ -67,6 +67,7 @@ class ScanContext:
     own_tool: str = ""  # the name of the tool being scanned (set by scan_tool)
     own_params: frozenset[str] = frozenset()  # its input parameter names (set by scan_tool)
     read_only: bool = False  # it is annotated readOnlyHint: true (set by scan_tool)
+    own_values: frozenset[str] = frozenset()  # the string enum values of its parameters (set by scan_tool)
 
 
 NO_CONTEXT = ScanContext()
@@ -309,7 +310,7 @@ class Engine:
                 continue
             if ctx is None:
                 ctx = Context(norm, kind, scope, field, context.other_tools, context.sibling_tools,
-                              context.own_tool, context.own_params, context.read_only)
+                              context.own_tool, context.own_params, context.read_only, context.own_values)
             try:
                 hits = fn(ctx)
             except Exception as exc:  # a check that cannot clear the text reports it: fail closed
@@ -547,8 +548,10 @@ class Engine:
         params = frozenset(k for k in props if isinstance(k, str)) if isinstance(props, Mapping) else frozenset()
         notes = tool.get("annotations")
         read_only = isinstance(notes, Mapping) and notes.get("readOnlyHint") is True
-        if name or params or read_only:
-            context = dataclasses.replace(context, own_tool=name, own_params=params, read_only=read_only)
+        values = _own_values(schema)
+        if name or params or read_only or values:
+            context = dataclasses.replace(context, own_tool=name, own_params=params, read_only=read_only,
+                                          own_values=values)
         found = [
             self._finding(rule, "tool_description", path, "", -1, -1, evidence="", detail=why)
             for path, why in (_conduct_checks.risky_defaults(tool) if params and self._default_rules else ())
@@ -725,6 +728,32 @@ def definition_strings(item: Mapping[str, object]) -> list[tuple[str, str, str]]
             scope = "name"
         out.append((path, text, scope))
     return out
+
+
+def _own_values(schema: object, depth: int = 0) -> frozenset[str]:
+    """The identifiers a tool's input schema defines for itself: string enum values and nested
+    property names (method names of a consolidated tool, fields of an object argument), so that a
+    description mentioning them is not read as naming another tool. Bounded in depth."""
+    out: set[str] = set()
+    if depth > 8 or not isinstance(schema, Mapping):
+        return frozenset()
+    enum = schema.get("enum")
+    if isinstance(enum, list):
+        out.update(v for v in enum if isinstance(v, str))
+    props = schema.get("properties")
+    if isinstance(props, Mapping):
+        for k, v in props.items():
+            if depth and isinstance(k, str):
+                out.add(k)
+            out |= _own_values(v, depth + 1)
+    for key in ("items", "additionalProperties"):
+        out |= _own_values(schema.get(key), depth + 1)
+    for key in ("anyOf", "oneOf", "allOf"):
+        alts = schema.get(key)
+        if isinstance(alts, list):
+            for alt in alts[:32]:
+                out |= _own_values(alt, depth + 1)
+    return frozenset(out)
 
 
 @functools.cache

@@ -29,6 +29,7 @@ class Context:
     own_tool: str = ""  # the name of the tool whose definition this string belongs to
     own_params: frozenset[str] = frozenset()  # that tool's parameter names
     read_only: bool = False  # that tool is annotated readOnlyHint: true
+    own_values: frozenset[str] = frozenset()  # the string enum values of its parameters (its own options)
 
 
 @dataclass(frozen=True, slots=True)
