@@ -494,7 +494,8 @@ _RISKY_SETTING = re.compile(
         r"|\bpromote\b[^.\n]{0,60}\b(?:owner|admin|administrator|superuser)\b"
         r"|\b(?:admin|administrator|owner|root)\s+(?:permissions?|access|rights|privileges?|role)\b"
         r"|\bprivileged\s*[=:]\s*true\b|\bhostPath\s+['\"]?/['\"]?(?![\w/])|\bhost\s+root\s+filesystem\b"
-        r"|\b[a-z_]*(?:bypass|skip|disable)[a-z_]*\s*[=:]\s*['\"]?true\b|--trusted-host\b|\bmarking\s+that\s+host\s+as\s+trusted\b",
+        r"|\b(?=[a-z_]*(?:mfa|2fa|auth|verif|security|ssl|tls|check|approval|review|confirm|protect|sandbox|signature))"
+        r"[a-z_]*(?:bypass|skip|disable)[a-z_]*\s*[=:]\s*['\"]?true\b|--trusted-host\b|\bmarking\s+that\s+host\s+as\s+trusted\b",
         # limits removed
         r"\b(?:maximum\s+uint256|unlimited|2\*\*256|percent_off\s+100|100\s*%\s*off)\b",
         # a key of someone else
