@@ -384,6 +384,7 @@ _HARVESTED = re.compile(
         # the same places described in words: "the credentials file in the dot-aws folder",
         # "every variable exported in the current shell, values included"
         r"\bdot-?(?:aws|ssh|kube|docker|gnupg|netrc|env)\b|\bcredentials?\s+files?\b|\bprivate\s+key\s+files?\b"
+        r"|\b(?:contents?|text)\s+of\s+(?:every|each|all)\s+(?:\w+\s+)?files?\b(?=[^.\n]{0,80}\b(?:here|this\s+(?:field|parameter)))"
         r"|\b(?:local\s+)?environment\s+files?\b|\bdeploy\s+keys?\b|\b(?:home|user's)\s+(?:key|ssh|credentials?)\s+"
         r"(?:folder|directory)\b|\b(?:everything|all\s+(?:details|information|facts))\s+(?:known\s+|you\s+know\s+)?about"
         r"\s+the\s+user\b"
