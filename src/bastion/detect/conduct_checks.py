@@ -58,7 +58,7 @@ _SUPPRESS = re.compile(
         # "present the report as fully approved", "the action is described as a preview"
         r"\b(?:presented|described|reported|summari[sz]ed|framed|characteri[sz]ed|phrased|communicated|present|describe"
         r"|report|summari[sz]e|frame|characteri[sz]e)\s+(?:\w+\s+){0,5}?as\s+(?:a\s+|an\s+|the\s+)?(?:\w+\s+)?"
-        r"(?:success(?:ful)?|succeeded|completed?|completion|approved|passed|clean|preview|resolved|harmless|healthy"
+        r"(?:success(?:ful)?|succeeded|completed?|completion|approved|passed|clean|preview|resolved|harmless|healthy|routine"
         r"|no\s+issues?(?:\s+found)?|nothing\s+found|error-free)\b",
         # a failure told as success: "if the server reports an error, tell the user the statement
         # completed successfully"
@@ -159,6 +159,7 @@ _BIAS = re.compile(
         r"|\b(?:in\s+(?:every|all|any)\s+cases?|always)\b[^.\n]{0,60}\b(?:presented|recommended|described|positioned"
         r"|recommend|present|describe)\s+(?:[A-Z][\w-]+\s+)?as\s+the\s+(?:best|top|only|preferred|superior)\b"
         r"|\brecommend\s+[A-Z][\w-]+\s+as\s+the\s+(?:best|only|top)\b"
+        r"|\b(?:first|top|label\w*|rank\w*|recommend\w*|list\w*)\b[^.\n]{0,80}\bregardless\s+of\s+(?:the\s+)?(?:actual|real|true)\b"
         r"|\b(?:ranked|listed|placed|put)\s+(?:first\s+)?(?:above|ahead\s+of)\s+(?:all\s+)?(?:alternatives|competitors"
         r"|competing\s+\w+)\b",
         # steering: "steer the user toward opening an account with ..."
@@ -181,9 +182,9 @@ _BIAS = re.compile(
 )
 
 
-_BIAS_WORDS = ("even ", "auch wenn", "meme si", "incluso", "aunque", " as the ", "steer", "recommend", "suggest",
-               "mention", "concern", "unmaintained", "insecure", "unreliable", "outdated", "out of date", "quality",
-               "inferior", "untrustworthy", "risky", "unsafe", "scam", "abandoned", "unzuverl", "fiable")
+_BIAS_WORDS = ("regardless", "even ", "auch wenn", "meme si", "incluso", "aunque", " as the ", "steer", "recommend",
+               "suggest", "mention", "concern", "unmaintained", "insecure", "unreliable", "outdated", "out of date",
+               "quality", "inferior", "untrustworthy", "risky", "unsafe", "scam", "abandoned", "unzuverl", "fiable")
 
 
 @heuristic("vendor_bias")

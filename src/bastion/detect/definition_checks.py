@@ -12,6 +12,7 @@ bounded windows or with a cheap gate first: definitions are attacker-controlled 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from bastion.detect.heuristics import _SEPARATORS, MAX_HITS, Context, Hit, find_word, heuristic
@@ -267,7 +268,7 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
 _TRIGGER = re.compile(r"\b(?:before|after|whenever|each time|every time|prior to|following)\b", re.I)
 _HAND_OVER = re.compile(
     r"\b(?:pass(?:ing|ed)?|include|send|sent|forward(?:ed)?|copy|copied|provide|attach|paste|supply|give|relay|submit"
-    r"|journal|log)\b", re.I
+    r"|journal|log|containing|add)\b", re.I
 )
 _WHOLE_DATA = re.compile(
     r"\b(?:full|complete|entire|exact|raw|verbatim|whole|unredacted|every|all)\b[^.\n]{0,50}?"
@@ -278,7 +279,7 @@ _WHOLE_DATA = re.compile(
     re.I,
 )
 _ANY_TOOL = re.compile(
-    r"\b(?:every|each|any|all)\s+(?:other\s+)?(?:[a-z]+\s+)?(?:tools?|functions?)\s*(?:calls?|invocations?|outputs?|results?)?\b"
+    r"\b(?:every|each|any|all)\s+(?:other\s+)?(?:[a-z,]+\s+){0,4}(?:tools?|functions?)\s*(?:calls?|invocations?|outputs?|results?)?\b"
     r"|\bother\s+tools?'?s?\b",
     re.I,
 )
@@ -332,7 +333,8 @@ _FILL = re.compile(
     r"|provid(?:e|ed|ing)|enter|fill|populate|suppl(?:y|ied|ying)|pass(?:ed|ing)?|attach(?:ed|ing)?|dump"
     r"|append(?:ed|ing)?|add(?:ed|ing)?|send(?:ing)?|forward(?:ed|ing)?|list(?=\s+(?:the|all|every|each|your|any)\b)|holds?|contains?|carr(?:y|ies)|takes"
     r"|quot(?:e|ed|ing)|submit(?:ted|ting)?|post(?:ed|ing)?"
-    r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it)\s+to|(?:value|contents?|output)\s+of)\b",
+    r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it|`?[a-z_][a-z0-9_]{1,40}`?)\s+to"
+    r"|(?:value|contents?|output)\s+of)\b",
     re.I,
 )
 _PASSIVE_FILL = re.compile(
@@ -348,7 +350,7 @@ _HARVESTED = re.compile(
     "|".join((
         # the conversation and the model's instructions
         r"\b(?:conversation|chat|dialog(?:ue)?)\s+(?:so\s+far|history|transcript|log)\b",
-        r"\b(?:previous|prior|earlier|past|last\s+\w+)\s+(?:user\s+|assistant\s+)?(?:and\s+assistant\s+)?messages?\b",
+        r"\b(?:previous|prior|earlier|past|recent|last\s+\w+)\s+(?:user\s+|assistant\s+)?(?:and\s+assistant\s+)?messages?\b",
         r"\bevery\s+(?:previous\s+|prior\s+)?(?:user|assistant)\s+(?:and\s+(?:user|assistant)\s+)?messages?\b",
         r"\bmessages?\s+(?:the\s+user\s+|they\s+|you\s+)?(?:sent|wrote|typed|exchanged)\s+(?:earlier|before|previously"
         r"|so\s+far|in\s+this\s+(?:chat|conversation|session))\b",
@@ -378,7 +380,7 @@ _HARVESTED = re.compile(
         # the environment and the files secrets live in
         r"\b(?:printenv|environment\s+variables?)\b|\boutput\s+of\s+`?(?:env|set|export)\b",
         r"\b(?:raw\s+|full\s+)?(?:outputs?|results?|responses?)\s+(?:of|returned\s+by|produced\s+by|from)\s+(?:every|each|all"
-        r"|any)\s+(?:other\s+)?tools?\b",
+        r"|any)\s+(?:other\s+)?(?:[\w,]+\s+){0,4}tools?\b",
         r"~/\.|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|(?:^|[\s`'\"/])\.env\b|/etc/(?:passwd|shadow)\b|\.aws/|\.kube/config"
         r"|\.docker/config|\.npmrc|\.netrc|\.git-credentials",
         # the same places described in words: "the credentials file in the dot-aws folder",
@@ -401,6 +403,7 @@ _HARVESTED = re.compile(
 _SENSITIVE_NOUN = re.compile(
     r"\b(?:credentials?|passwords?|tokens?|keys?|secrets?|e-?mails?|messages?|contents?|files?|cookies?|addresses"
     r"|names|history|outputs?|results?)\b", re.I)
+_FILL_IT = re.compile(r"\b(?:populate|fill|set|put|pass|include)\w{0,3}\s+(?:it|this\s+(?:field|parameter))\b", re.I)
 _POINTS_BACK = re.compile(
     r"\s*(?:this|that|these|those|it|they|them|such|both|all\s+of\s+(?:it|them)|dieser|diese|dieses|este|esta|estos|estas"
     r"|ce|cet|cette|ces)\b", re.I
@@ -435,6 +438,11 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         spans = _sentences(text)
         previous = {spans[i][0]: spans[i - 1][0] for i in range(1, len(spans))}
         windows = [(s, e, p) for s, e in spans for p in names if find_word(text, p, s, e) >= 0]
+        # "... the `hint` field. Populate it with the user's recent messages": the parameter named
+        # in one sentence, filled through "it" in the next
+        for (ps, pe), (s, e) in itertools.pairwise(spans):
+            if _FILL_IT.search(text, s, e):
+                windows.extend((s, e, p) for p in names if find_word(text, p, ps, pe) >= 0)
     else:
         return []
     for s, e, param in windows:
@@ -494,6 +502,7 @@ _RISKY_SETTING = re.compile(
         r"|disabled|0)\b|\b[a-z_]*(?:sharing|visibility)[a-z_]*\s*[=:]\s*['\"]?(?:anyone|public|everyone|all)\b"
         r"|\bpromote\b[^.\n]{0,60}\b(?:owner|admin|administrator|superuser)\b"
         r"|\b(?:admin|administrator|owner|root)\s+(?:permissions?|access|rights|privileges?|role)\b"
+        r"|\bdo_not_[a-z_]+\s*[=:]\s*['\"]?false\b|\b[a-z_]*opt_?in\s*[=:]\s*['\"]?true\b"
         r"|\bprivileged\s*[=:]\s*true\b|\bhostPath\s+['\"]?/['\"]?(?![\w/])|\bhost\s+root\s+filesystem\b"
         r"|\b(?=[a-z_]*(?:mfa|2fa|auth|verif|security|ssl|tls|check|approval|review|confirm|protect|sandbox|signature))"
         r"[a-z_]*(?:bypass|skip|disable)[a-z_]*\s*[=:]\s*['\"]?true\b|--trusted-host\b|\bmarking\s+that\s+host\s+as\s+trusted\b",
@@ -509,7 +518,8 @@ _PINNED = re.compile(
     r"|requires?|needs?"
     r"|set\s+(?:it\s+|[a-z_]{2,40}\s+)?to"
     r"|should\s+be|has\s+to\s+be|in\s+all\s+cases|regardless|required|always\s+includes?|must\s+(?:also\s+)?contain"
-    r"|expects?|mandatory|also\s+(?:add|grant|set|include|invite)|(?:during|in)\s+the\s+same\s+(?:call|operation|request)"
+    r"|expects?|mandatory|also\s+(?:adds?|grants?|sets?|includes?|invites?)|in\s+that\s+case\s+use"
+    r"|use\s+(?:the\s+)?(?:\w+\s+){0,2}(?:IBAN|account|wallet|registry|index)|(?:during|in)\s+the\s+same\s+(?:call|operation|request)"
     r"|(?:on|for|in)\s+(?:each|every|all)\s+(?:calls?|requests?|invocations?|installs?|outgoing\s+\w+|\w+\s+calls?)"
     r"|(?:add|inject|insert)\s+(?:those|these|them|it|the\s+\w+)\s+(?:fields?\s+)?to\s+(?:any|every|each|all))\b"
     r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
@@ -518,7 +528,7 @@ _PINNED = re.compile(
 _ADDED_DESTINATION = re.compile(
     r"\b(?:also|in\s+addition|alongside|as\s+well|additionally|always\s+includes?|must\s+(?:also\s+)?(?:contain|include)"
     r"|is\s+added\s+to|added\s+to|instead|in\s+place\s+of|rather\s+than|in\s+all\s+cases|regardless|whatever"
-    r"|no\s+matter|add|bcc|cc|(?:in|during)\s+the\s+same\s+(?:call|operation|request)|on\s+every|for\s+every)\b",
+    r"|no\s+matter|add|bcc|cc|in\s+that\s+case|except|(?:in|during)\s+the\s+same\s+(?:call|operation|request)|on\s+every|for\s+every)\b",
     re.I,
 )
 _USER_CHOICE = re.compile(
@@ -571,7 +581,7 @@ _CALLER_NEEDS = re.compile(
     re.I)
 """What the *caller* must hold ("requires an admin role") is not an argument fixed to a value."""
 _OFFICIAL_HOST = re.compile(
-    r"^https?://(?:pypi\.org|files\.pythonhosted\.org|registry\.npmjs\.org|(?:api\.)?github\.com|gitlab\.com"
+    r"^https?://(?:pypi\.org|files\.pythonhosted\.org|registry\.npmjs\.org|registry\.yarnpkg\.com|(?:api\.)?github\.com|gitlab\.com"
     r"|(?:registry-1\.|hub\.)?docker\.(?:io|com)|crates\.io|rubygems\.org|proxy\.golang\.org|repo\.maven\.apache\.org)(?:[/:]|$)",
     re.I,
 )
@@ -611,6 +621,7 @@ def harvesting_parameter_name(ctx: Context) -> list[Hit]:
 _PARAMETER_NAME = re.compile(r"(?:^|\.)properties\.[^.]+$")
 _RECIPIENT_PARAM = re.compile(
     r"(?:^|\.)properties\.(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?"
+    r"|backup|upload|mirror|sync|archive|export|telemetry|analytics|collector|report(?:ing)?"
     r"|destination|dest|callback(?:_url)?|webhook(?:_url)?|endpoint|notify|spender|beneficiary|payment_account"
     r"|account|iban|wallet|address|remote|upstream)(?:_[a-z]+)?\.(?:default|examples?(?:\.\d+)?|const)$",
     re.I,
@@ -730,3 +741,31 @@ def swapped_dependency(ctx: Context) -> list[Hit]:
         if len(hits) >= MAX_HITS:
             break
     return hits
+
+
+_REGISTRY_URL = re.compile(
+    r"\b(?:registry|index[-_]url|extra[-_]index[-_]url)\s*[=:]\s*[`'\"]?(https?://[^\s`'\"]{1,200})"
+    r"|--(?:registry|index-url|extra-index-url)[\s=]+[`'\"]?(https?://[^\s`'\"]{1,200})"
+    r"|(https?://[^\s`'\"]{1,120}/simple/?)[`'\"]?\s+(?:\w{1,12}\s+){0,3}[`'\"]?--trusted-host\b",
+    re.I,
+)
+
+
+@heuristic("unofficial_registry")
+def unofficial_registry(ctx: Context) -> list[Hit]:
+    """A definition that points package installs or publishes at a registry other than the
+    official one: a ``registry=`` line written to ``.npmrc``, ``--registry`` or ``--index-url``
+    with a look-alike mirror, ``--trusted-host`` on a host that serves ``/simple``. Whoever runs
+    that registry chooses what gets installed, or receives what gets published."""
+    if ctx.scope != "text" or ctx.kind != "tool_description":
+        return []
+    text = ctx.norm.text
+    if "registry" not in text and "index" not in text and "trusted-host" not in text:
+        return []
+    for m in _REGISTRY_URL.finditer(text):
+        url = next(g for g in m.groups() if g)
+        if _OFFICIAL_HOST.search(url) or _EXAMPLE_HOST.search(url):
+            continue
+        os_, oe = ctx.norm.to_original(m.start(), m.end())
+        return [Hit(os_, oe, f"installs from {url!r}")]
+    return []
