@@ -404,6 +404,18 @@ _SENSITIVE_NOUN = re.compile(
     r"\b(?:credentials?|passwords?|tokens?|keys?|secrets?|e-?mails?|messages?|contents?|files?|cookies?|addresses"
     r"|names|history|outputs?|results?)\b", re.I)
 _FILL_IT = re.compile(r"\b(?:populate|fill|set|put|pass|include)\w{0,3}\s+(?:it|this\s+(?:field|parameter))\b", re.I)
+_CONVERSATION = re.compile(r"\b(?:conversation|chat|dialog(?:ue)?|transcript|messages?)\b", re.I)
+_CHAT_PURPOSE = re.compile(r"\b(?:summar\w*|transcripts?|conversations?|chat\s+logs?|meeting\s+notes|minutes)\b", re.I)
+
+
+def _about_conversations(ctx: Context, text: str) -> bool:
+    """The tool's own job is conversations (a transcript summariser): by its name, or by the
+    first sentence of its description."""
+    if _CHAT_PURPOSE.search(ctx.own_tool.replace("_", " ")):
+        return True
+    return ctx.field == "description" and _CHAT_PURPOSE.search(text, 0, _sentences(text)[0][1]) is not None
+
+
 _POINTS_BACK = re.compile(
     r"\s*(?:this|that|these|those|it|they|them|such|both|all\s+of\s+(?:it|them)|dieser|diese|dieses|este|esta|estos|estas"
     r"|ce|cet|cette|ces)\b", re.I
@@ -477,6 +489,8 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
             continue
         if fill.start() <= what.start() and what.end() <= fill.end() and not _SENSITIVE_NOUN.search(text, s, e):
             continue  # only where it comes from, not what: "Format: APP::DB for other apps"
+        if _CONVERSATION.search(what.group(0)) and _about_conversations(ctx, text):
+            continue  # a summariser of transcripts takes the chat log the user hands it
         os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))
         return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]
     return []
