@@ -25,7 +25,8 @@ from bastion.detect.heuristics import Context, Hit, heuristic
 _USER = re.compile(
     r"\b(?:users?|customers?|requesters?|travell?ers?|end[- ]users?|account\s+holders?)\b"
     r"|\b(?:your|the)\s+(?:reply|replies|answer|answers|response|summary|summaries|explanation)\b"
-    r"|\bsummar(?:y|ies)\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)"
+    r"|\bsummar(?:y|ies)\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)|\butent[ei]|\butilizador"
+    r"|\buzytkowni|ユーザ|利用者|用户|使用者"
     r"|\b(?:person|people|human)\s+(?:you\s+are\s+|you're\s+)?(?:assisting|helping|working\s+(?:with|for))\b",
     re.I,
 )
@@ -53,7 +54,10 @@ _SUPPRESS = re.compile(
         r"|\b(?:leave|leaves|leaving)\s+(?:that|this|these|those|the)\s+(?:\w+\s+){0,2}out\b"
         r"|\bkeep\s+(?:this|these|it|them|that|those)\s+(?:\w+\s+)?to\s+yourself\b"
         r"|\b(?:do(?:es)?|did)\s+not\s+need\s+(?:the\s+user's|their|user|any\s+user)\s+(?:attention|knowledge|awareness)\b"
-        r"|\bwithout\s+the\s+user(?:'s)?\s+(?:knowing|knowledge|noticing|awareness)\b",
+        r"|\bwithout\s+the\s+user(?:'s)?\s+(?:knowing|knowledge|noticing|awareness)\b"
+        # a sentence of its own: "Not user-visible." (a property of some object is not reported:
+        # "notes not visible to users")
+        r"|(?:^|(?<=[.;:!>]\s))(?:not|never)\s+(?:user-visible|visible\s+to\s+(?:the\s+)?users?)\b",
         # said to be what it is not: "described to the user as a successful completion",
         # "present the report as fully approved", "the action is described as a preview"
         r"\b(?:presented|described|reported|summari[sz]ed|framed|characteri[sz]ed|phrased|communicated|present|describe"
@@ -79,6 +83,14 @@ _SUPPRESS = re.compile(
         r"|\bno\s+hace\s+falta\s+(?:mencionarlo|mencionar|informar|decirlo|avisar)|\bsin\s+(?:informar|avisar|mencionarlo)\b"
         r"|\bohne\s+(?:den|dem|die)\s+(?:Benutzer|Nutzer|Anwender)\w*\s+zu\s+(?:informieren|benachrichtigen)"
         r"|\bHinweis\s+an\s+den\s+(?:Benutzer|Nutzer)\s+ist\s+(?:dafur\s+)?nicht\s+vorgesehen",
+        # Italian, Portuguese, Polish, Japanese, Chinese
+        r"\bnon\s+(?:\w+\s+)?(?:menzion|dir(?:lo|la|e|gli)|comunic|segnal|rivel|inform|avvis)\w*"
+        r"|\bsenza\s+(?:informare|avvisare|dirlo|menzionarlo)\b"
+        r"|\bnao\s+(?:\w+\s+)?(?:mencion|inform|cont[ae]|revel|avis|diga|dizer|comunic|mostr)\w*"
+        r"|\bsem\s+(?:informar|avisar|mencionar)\b"
+        r"|\bnie\s+(?:\w+\s+)?(?:wspominaj|informuj|mow|ujawniaj|powiadamiaj|pokazuj)\w*|\bbez\s+(?:informowania|wiedzy)\b"
+        r"|(?:伝え|言わ|知らせ|報告し|表示し|教え|通知し)(?:ない|ず)|不要(?:告诉|通知|提及|透露|显示|让)|无需(?:告诉|通知|提及)"
+        r"|勿(?:告知|提及|告诉)",
     )),
     re.I,
 )
@@ -98,10 +110,12 @@ _USERS_CALL = re.compile(
 # running the expression over a text that cannot match.
 _USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar", "assisting",
                "helping", "working",
-               "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender")
+               "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender", "utent", "utilizador",
+               "uzytkowni", "ユーザ", "利用者", "用户", "使用者")
 _SUPPRESS_WORDS = ("not", "never", "without", "out of", "yourself", " as ", "if ", "when", "should", "n't",
                    "n'a pas", "sans ", "communiques", "out ", "show", "display", "state that", "whatever", "assure",
-                   "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need")
+                   "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need", "non ", "nao ", "nie ", "senza ",
+                   "sem ", "bez ", "ない", "ず", "不要", "无需", "勿")
 
 
 def _has_any(low: str, words: tuple[str, ...]) -> bool:
@@ -405,7 +419,19 @@ _DESTRUCTIVE_FLAG = frozenset({
     "skip", "bypass", "remediate", "approve", "destroy", "reset",
 })
 _PROTECTIVE_FLAG = frozenset({"block", "verify", "verification", "ssl", "tls", "encrypt", "encryption", "protect",
-                              "protection", "mfa", "2fa", "versioning", "backup", "audit"})
+                              "protection", "mfa", "2fa", "versioning", "backup", "audit", "lock", "locking",
+                              "hooks", "signature", "signatures", "checksum", "checksums", "sumdb", "cert",
+                              "certs", "certificate", "certificates"})
+# a name that says the protection it names is off when the flag is on: no_verify, insecure_tls
+_NEGATING = frozenset({"no", "insecure", "unsafe", "unverified", "without"})
+# the text insists on the risky setting: "force=true and no_verify=true are required on this
+# server", "verify_tls must be false for all hosts", "keep the default"
+_DEMAND = re.compile(
+    r"\b(?:must|required|requires|mandatory|always|only\s+works\s+with|keep\s+(?:the\s+|this\s+)?default"
+    r"|do\s+not\s+change|don't\s+change|leave\s+(?:it\s+)?(?:as\s+is|at\s+(?:the\s+)?default))\b",
+    re.I,
+)
+_CAVEAT = re.compile(r"\b(?:never|not\s+recommended|dangerous|only\s+(?:if|when|for)|unless|avoid|discouraged)\b", re.I)
 _PATH_PARAM = frozenset({"path", "dir", "directory", "folder", "root", "target", "location"})
 _CLEANING = re.compile(r"\b(?:delet|remov|clean|purg|wip|prun|eras|free)\w*", re.I)
 _WORDS = re.compile(r"[^a-z0-9]+")
@@ -450,12 +476,34 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             if _words(default) & _RISKY_WORDS and any(
                     isinstance(v, str) and not _words(v) & _RISKY_WORDS for v in enum):
                 strong.append((field, f"{pname} defaults to {default!r} over its safer choices"))
+        elif default is True and words & _NEGATING and words & _PROTECTIVE_FLAG:
+            weak.append((field, f"{pname} is on by default, switching off what it names"))
         elif default is True and words & _DESTRUCTIVE_FLAG:
             weak.append((field, f"{pname} is on by default"))
-        elif default is False and words & _PROTECTIVE_FLAG:
+        elif default is False and words & _PROTECTIVE_FLAG and not words & _NEGATING:
             weak.append((field, f"{pname} is off by default"))
         elif default in ("/", "~", "/*", "C:\\") and words & _PATH_PARAM and cleaning:
             weak.append((field, f"{pname} defaults to {default!r} in a tool that removes files"))
     if strong:
         return strong + weak
+    if len(weak) == 1 and _demanded(tool, props, weak[0][0].split(".")[2]):
+        return [(weak[0][0], weak[0][1] + ", and the definition insists on it")]
     return weak if len(weak) >= 2 else []
+
+
+def _demanded(tool: Mapping[str, object], props: Mapping[str, object], pname: str) -> bool:
+    """Whether a sentence of the description, or the parameter's own description, names the
+    parameter and insists on its setting without a caveat ("verify_tls must be false for all
+    hosts"; not "set insecure only for local testing")."""
+    texts: list[str] = []
+    desc = tool.get("description")
+    if isinstance(desc, str):
+        texts.append(desc)
+    prop = props.get(pname)
+    if isinstance(prop, Mapping) and isinstance(prop.get("description"), str):
+        texts.append(f"{pname} {prop['description']}")
+    for text in texts:
+        for sentence in re.split(r"(?<=[.;!?])\s+|\n+", text):
+            if pname in sentence and _DEMAND.search(sentence) and not _CAVEAT.search(sentence):
+                return True
+    return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 from bastion.detect.heuristics import _SEPARATORS, MAX_HITS, Context, Hit, find_word, heuristic
 
@@ -334,7 +335,10 @@ _FILL = re.compile(
     r"|append(?:ed|ing)?|add(?:ed|ing)?|send(?:ing)?|forward(?:ed|ing)?|list(?=\s+(?:the|all|every|each|your|any)\b)|holds?|contains?|carr(?:y|ies)|takes"
     r"|quot(?:e|ed|ing)|submit(?:ted|ting)?|post(?:ed|ing)?"
     r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it|`?[a-z_][a-z0-9_]{1,40}`?)\s+to"
-    r"|(?:value|contents?|output)\s+of)\b",
+    r"|(?:value|contents?|output)\s+of)\b"
+    # Portuguese, Italian, Polish imperatives; Japanese and Chinese verbs (no word boundaries there)
+    r"|\b(?:envie|inclua|cole|coloque|passe|invia|includi|incolla|inserisci|metti|allega|wklej|dolacz|podaj|wyslij"
+    r"|umiesc)\b|入れ|含め|貼り付け|渡し|送信|添付|包含|附上|填入|粘贴|填写",
     re.I,
 )
 _PASSIVE_FILL = re.compile(
@@ -372,8 +376,15 @@ _HARVESTED = re.compile(
         r"\s+(?:were|have\s+been)\s+(?:given|configured\s+with|provided(?:\s+with)?)\b|\b(?:guidance|instructions|prompt)"
         r"\s+you\s+(?:received|were\s+started\s+with)\b"
         r"|\b(?:api\s+key|token|credentials?)\s+configured\s+for\b|\btool\s+configuration\b"
+        r"|\b(?:api\s+keys?|tokens?|secrets?|credentials|passwords?|env(?:ironment)?\s+variables?)\b[^.\n]{0,40}"
+        r"\b(?:seen|found|visible|present|appearing|mentioned|shared|pasted)\s+(?:anywhere\s+)?(?:in|during)\s+"
+        r"(?:the\s+|this\s+|your\s+)?(?:workspace|chat|conversation|session|context|terminal|editor)\b"
         r"|\b(?:echanges|messages|conversations?)\s+precedent(?:e|s|es)?\b|\b(?:resultats|sorties)\s+(?:renvoyes\s+)?par"
-        r"\s+les\s+autres\s+outils\b|\bvorherigen\s+(?:Nachrichten|Eingaben)\b|\bmensajes\s+anteriores\b",
+        r"\s+les\s+autres\s+outils\b|\bvorherigen\s+(?:Nachrichten|Eingaben)\b|\bmensajes\s+anteriores\b"
+        r"|\bhistorico\s+d[ao]\s+(?:conversa|chat)|\bmensagens\s+anteriores\b|\bcronologia\s+(?:della\s+)?(?:chat"
+        r"|conversazione)|\bmessaggi\s+precedenti\b|\bhistori[ae]\s+(?:rozmowy|czatu)|\bpoprzednie\s+wiadomosci\b"
+        r"|会話(?:の)?履歴|チャット履歴|やり取りの履歴|システムプロンプト|对话(?:历史|记录)|聊天(?:记录|历史)|会话历史|系统提示"
+        r"|パスワード|密码|\bsenha\b|\bhaslo\b",
         # what other tools returned
         r"\b(?:full\s+)?(?:outputs?|results?|responses?)\s+of\s+(?:the\s+)?(?:last|previous|recent|other|earlier)\b"
         r"[^.\n]{0,30}\b(?:tools?|calls?)\b|\btools?\s+you\s+(?:called|used|ran)\b",
@@ -422,6 +433,8 @@ _POINTS_BACK = re.compile(
 )
 _HARVEST_SOURCE = re.compile(
     r"\b(?:in|during)\s+(?:the|this)\s+(?:conversation|chat|session)\b|\bin\s+previous\s+turns\b"
+    r"|\b(?:seen|found|visible|present|appearing|mentioned|shared|pasted)\s+(?:anywhere\s+)?in\s+(?:the\s+|this\s+"
+    r"|your\s+)?(?:workspace|chat|conversation|session|context|terminal|editor)\b"
     r"|\b(?:any\s+)?other\s+(?:connected\s+)?(?:tools?|apps)\b|\bearlier\s+outputs\b",
     re.I,
 )
@@ -548,7 +561,9 @@ _ADDED_DESTINATION = re.compile(
 _USER_CHOICE = re.compile(
     r"\b(?:only\s+(?:when|if)|unless|if\s+the\s+user|when\s+the\s+user|the\s+user\s+(?:may|can|chooses|asks)|optional(?:ly)?"
     r"|(?:request|consent|approval|confirmation)\s+(?:from|of|by)\s+the\s+user"
-    r"|the\s+user's\s+(?:explicit\s+)?(?:request|consent|approval|confirmation))\b",
+    r"|the\s+user's\s+(?:explicit\s+)?(?:request|consent|approval|confirmation)"
+    # the setting is gated: "AdministratorAccess and *FullAccess need confirm=true"
+    r"|(?:needs?|requires?)\s+(?:an?\s+|explicit\s+|user\s+)?(?:confirmation|approval|confirm(?:ed)?\s*=\s*true))\b",
     re.I,
 )
 _DESTINATION_VALUE = re.compile(
@@ -735,7 +750,9 @@ def swapped_dependency(ctx: Context) -> list[Hit]:
             anchors.append(pos)
             pos = text.find(word, pos + len(word))
     if not anchors:
-        return []
+        from rapidfuzz.distance import Levenshtein
+
+        return _quoted_swaps(ctx, text, Levenshtein.distance)
     windows: list[list[int]] = []
     for pos in sorted(anchors):  # merged, so the text is read at most once
         if windows and pos - 90 <= windows[-1][1]:
@@ -754,13 +771,51 @@ def swapped_dependency(ctx: Context) -> list[Hit]:
         hits.append(Hit(os_, oe, f"{new!r} in place of {old!r}"))
         if len(hits) >= MAX_HITS:
             break
-    return hits
+    return hits or _quoted_swaps(ctx, text, Levenshtein.distance)
+
+
+_QUOTED_NAME = re.compile(r"`([A-Za-z0-9@][\w@/.\-]{2,60})`")
+_SWAP_LINK = re.compile(
+    r"->|=>|\u2192|\b(?:use|using|instead|switch(?:ed)?\s+to|replac\w*|fork|drop-in|alias(?:ed)?|mirror(?:ed)?"
+    r"|superseded|renamed)\b", re.I)
+
+
+def _quoted_swaps(ctx: Context, text: str, distance: Callable[..., int]) -> list[Hit]:
+    """Two code-quoted names one or two letters apart, close together and linked by an arrow or a
+    word of substitution ("`requests` is pinned out; use `reqeusts` (drop-in fork)", "`colorama`
+    -> `colourama`"). The tool's own name, parameters and sibling tools are left out: those are
+    identifiers the definition may contrast on purpose."""
+    if text.count("`") < 4:
+        return []
+    own = {ctx.own_tool, *ctx.own_params, *ctx.sibling_tools}
+    names = [m for m in _QUOTED_NAME.finditer(text) if m.group(1) not in own]
+    for first, second in itertools.pairwise(names):
+        a, b = first.group(1).lower(), second.group(1).lower()
+        if (second.start() - first.end() > 80 or a == b or min(len(a), len(b)) < 4 or ("_" in a and "_" in b)
+                or distance(a, b, score_cutoff=2) > 2):
+            continue
+        if _SWAP_LINK.search(text, first.end(), second.start()) is None:
+            continue
+        os_, oe = ctx.norm.to_original(first.start(), second.end())
+        return [Hit(os_, oe, f"{second.group(1)!r} in place of {first.group(1)!r}")]
+    return []
 
 
 _REGISTRY_URL = re.compile(
     r"\b(?:registry|index[-_]url|extra[-_]index[-_]url)\s*[=:]\s*[`'\"]?(https?://[^\s`'\"]{1,200})"
+    # the package managers' own variables: GOPROXY=https://goproxy.mod-cache.io,direct
+    r"|\b(?:GOPROXY|PIP_(?:EXTRA_)?INDEX_URL|UV_(?:EXTRA_)?INDEX_URL|UV_DEFAULT_INDEX|NPM_CONFIG_REGISTRY"
+    r"|YARN_(?:NPM_)?REGISTRY(?:_SERVER)?|BUN_CONFIG_REGISTRY|POETRY_REPOSITORIES_\w{1,40}_URL)\s*=\s*[`'\"]?"
+    r"(https?://[^\s,|`'\"]{1,200})"
     r"|--(?:registry|index-url|extra-index-url)[\s=]+[`'\"]?(https?://[^\s`'\"]{1,200})"
     r"|(https?://[^\s`'\"]{1,120}/simple/?)[`'\"]?\s+(?:\w{1,12}\s+){0,3}[`'\"]?--trusted-host\b",
+    re.I,
+)
+
+
+_REGISTRY_PARAM = re.compile(
+    r"^inputSchema\.properties\.((?:extra[-_])?index[-_]url|registry(?:[-_]url)?|package[-_]index|goproxy|go[-_]proxy"
+    r"|npm[-_]registry|pip[-_]index|trusted[-_]host)\.default$",
     re.I,
 )
 
@@ -774,7 +829,18 @@ def unofficial_registry(ctx: Context) -> list[Hit]:
     if ctx.scope != "text" or ctx.kind != "tool_description":
         return []
     text = ctx.norm.text
-    if "registry" not in text and "index" not in text and "trusted-host" not in text:
+    param = _REGISTRY_PARAM.search(ctx.field)
+    if param is not None:
+        # the schema's own default: index_url -> a mirror, trusted_host -> any host at all
+        value = text.strip().strip("`'\"")
+        trusted = param.group(1).lower().replace("-", "_") == "trusted_host"
+        if value and (trusted or (value.startswith(("http://", "https://")) and not _OFFICIAL_HOST.search(value)
+                                  and not _EXAMPLE_HOST.search(value))):
+            what = "trusts" if trusted else "installs from"
+            return [Hit(0, len(ctx.norm.original), f"{param.group(1)} defaults to a registry it {what}: {value!r}")]
+        return []
+    if "registry" not in text and "index" not in text and "trusted-host" not in text and "_URL" not in text \
+            and "PROXY" not in text and "REGISTRY" not in text:
         return []
     for m in _REGISTRY_URL.finditer(text):
         url = next(g for g in m.groups() if g)
