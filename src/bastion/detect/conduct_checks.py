@@ -102,6 +102,10 @@ _SECRET_OBJECT = re.compile(
 )
 _NEGATED = re.compile(
     r"(?:do\s+not|don't|never|no\s+need|not\s+need|need\s+not|should\s+not|must\s+not|shouldn't|without)\b", re.I)
+_UNTIL_TRUE = re.compile(
+    r"\buntil\s+(?:the\s+|its\s+|their\s+)?(?:status|state|checks?|build|run|job|pipeline|deploy(?:ment)?|tests?"
+    r"|results?|it|they)\b[^.\n]{0,40}\b(?:is|are|has|have|returns?|reports?|shows?|pass(?:es|ed)?|succeed(?:s|ed)?"
+    r"|complete[sd]?|finish(?:es|ed)?|confirm(?:s|ed)?|verified)\b", re.I)
 _USERS_CALL = re.compile(
     r"\bunless\s+(?:the\s+)?users?\s+(?:explicitly\s+)?(?:asks?|requests?|wants?|chooses?)\b", re.I)
 
@@ -152,6 +156,8 @@ def misleads_user(ctx: Context) -> list[Hit]:
             continue  # "do not show the raw token to the user": guarding a secret
         if _USERS_CALL.search(text, sup.end(), e) is not None:
             continue  # "don't display them unless the user asks": the user decides
+        if _NEGATED.match(sup.group(0)) and _UNTIL_TRUE.search(text, sup.end(), e) is not None:
+            continue  # "don't tell the user it passed until its status is success": the truth, later
         os_, oe = ctx.norm.to_original(sup.start(), sup.end())
         return [Hit(os_, oe, f"keeps something from the user: {sup.group(0)!r}")]
     return []

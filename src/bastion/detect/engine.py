@@ -34,7 +34,7 @@ from bastion.detect.lexical import LexicalModel, load_model
 from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
 from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
 from bastion.detect.normalize import Normalized, View, derived_views, normalize
-from bastion.detect.rules import NOT_AFTER_REACH, Rule, RuleSet, check_pattern, load_rules
+from bastion.detect.rules import NOT_AFTER_REACH, UNLESS_REACH, Rule, RuleSet, check_pattern, load_rules
 from bastion.detect.scoring import score_findings
 
 # Pre-checks compiled into the same multi-pattern pass: they say which decoding steps could apply.
@@ -103,6 +103,7 @@ class Engine:
         ``learned=False`` leaves the learned tier out (the rule tier alone)."""
         self.rules = rules if rules is not None else load_rules()
         self._not_after: dict[str, re.Pattern[str]] = {}
+        self._followed: dict[str, re.Pattern[str]] = {}
         self.threshold = threshold
         self._parameters_only = frozenset(r.id for r in self.rules.rules if r.parameters_only)
         specs: list[PatternSpec] = []
@@ -233,6 +234,8 @@ class Engine:
                 continue
             if s > 0 and owner.not_after is not None and self._negated(owner, text, s):
                 continue
+            if s >= 0 and owner.unless_followed_by is not None and self._excused(owner, text, e):
+                continue
             if s < 0:
                 if lazy is not None:
                     lazy.setdefault(owner.id, (owner, []))[1].append((idx, windows.get(idx)))
@@ -331,6 +334,18 @@ class Engine:
         if pattern is None:
             pattern = self._not_after[rule.id] = re.compile(rule.not_after or "$^")
         return pattern.search(text, max(0, start - NOT_AFTER_REACH), start) is not None
+
+    def _excused(self, rule: Rule, text: str, end: int) -> bool:
+        """Whether ``rule.unless_followed_by`` matches the rest of the sentence after ``end``."""
+        pattern = self._followed.get(rule.id)
+        if pattern is None:
+            pattern = self._followed[rule.id] = re.compile(rule.unless_followed_by or "$^")
+        stop = min(len(text), end + UNLESS_REACH)
+        for ch in ".\n":
+            k = text.find(ch, end, stop)
+            if k >= 0:
+                stop = k
+        return pattern.search(text, end, stop) is not None
 
     def _expand_lazy(
         self, norm: Normalized, data: bytes, lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]],

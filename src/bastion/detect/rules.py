@@ -28,7 +28,10 @@ A rule detects in exactly one of four ways:
 ``not_after`` drops a match of a weak rule when the words just before it (up to
 :data:`NOT_AFTER_REACH` characters, read with Python ``re``, so bounded) match this expression:
 "the tool *never reads* keys" describes what a tool refrains from, it does not tell the model to
-read them.
+read them. ``unless_followed_by`` drops a match of any pattern rule when the rest of its sentence
+(up to :data:`UNLESS_REACH` characters) holds this expression: "don't tell the user the
+pipeline passed *until its status is success*" asks for the truth, not for silence. Keep it to
+conditions that make the instruction honest; a negation before a strong match is never enough.
 ``scope`` says which strings a pattern rule reads: ``text`` (descriptions, values), ``name``
 (identifiers: tool and property names) or ``any``; ``parameters_only`` keeps a ``name`` rule to
 property and argument names (a tool may be called ``get_ssh_key``; a parameter so named is an
@@ -210,6 +213,7 @@ class PatternEntry(BaseModel):
 
 
 NOT_AFTER_REACH = 40
+UNLESS_REACH = 120
 """How many characters before a match a rule's ``not_after`` reads."""
 
 
@@ -258,6 +262,7 @@ class Rule(BaseModel):
     heuristic: str | None = None
     validator: Literal["luhn"] | None = None
     not_after: str | None = None
+    unless_followed_by: str | None = None
     all_of: tuple[str, ...] = ()
     window: int | None = None
     ordered: bool = False
@@ -297,6 +302,13 @@ class Rule(BaseModel):
                 re.compile(self.not_after)
             except re.error as exc:
                 raise ValueError(f"rule {self.id}: not_after: {exc}") from exc
+        if self.unless_followed_by is not None:
+            if not self.patterns:
+                raise ValueError(f"rule {self.id}: unless_followed_by is for pattern rules")
+            try:
+                re.compile(self.unless_followed_by)
+            except re.error as exc:
+                raise ValueError(f"rule {self.id}: unless_followed_by: {exc}") from exc
         return self
 
     def kinds(self) -> tuple[Kind, ...]:
