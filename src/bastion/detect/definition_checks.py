@@ -326,11 +326,12 @@ def siphoned_tool_data(ctx: Context) -> list[Hit]:
     return []
 
 
-_PARAMETER_TEXT = re.compile(r"(?:^|\.)properties\.[^.]+\.(?:description|title|default|examples?(?:\.\d+)?|x-[a-z-]+)$")
+_PARAMETER_TEXT = re.compile(
+    r"(?:^|\.)properties\.[^.]+\.(?:description|title|default|examples?(?:\[\d+\])?|x-[a-z-]+)$")
 _FILL = re.compile(
     # the imperative, the participles and the gerund ("pass", "passing", "posted"), not the third
     # person a tool describes itself with ("Adds a variable", "including ... fields")
-    r"\b(?:past(?:e|ed|ing)|includ(?:e|ed)|put(?:ting)?|insert(?:ed|ing)?|concatenate|cop(?:y|ied|ying)"
+    r"\b(?:past(?:e|ed|ing)|includ(?:e|ed)|put(?:ting)?|plac(?:e|ing)|insert(?:ed|ing)?|concatenate|cop(?:y|ied|ying)"
     r"|provid(?:e|ed|ing)|enter|fill|populate|suppl(?:y|ied|ying)|pass(?:ed|ing)?|attach(?:ed|ing)?|dump"
     r"|append(?:ed|ing)?|add(?:ed|ing)?|send(?:ing)?|forward(?:ed|ing)?|list(?=\s+(?:the|all|every|each|your|any)\b)|holds?|contains?|carr(?:y|ies)|takes"
     r"|quot(?:e|ed|ing)|submit(?:ted|ting)?|post(?:ed|ing)?"
@@ -360,10 +361,14 @@ _HARVESTED = re.compile(
         r"|so\s+far|in\s+this\s+(?:chat|conversation|session))\b",
         r"\b(?:last|previous|recent|earlier|other)\s+(?:[a-z0-9]{1,10}\s+)?tool\s+(?:results?|outputs?|responses?|calls?)\b",
         r"(?<!their\s)(?<!agents'\s)(?<!agent's\s)\b(?:system|developer)\s+(?:and\s+developer\s+)?(?:messages?|prompts?|instructions)\b",
+        # the conversation retold, the model's own instructions and the other tools it has
+        r"\b(?:summary|recap|digest|rundown)\s+of\s+(?:the\s+|this\s+|our\s+)?(?:chat|conversation|discussion|dialog(?:ue)?)\b"
+        r"|\b(?:hidden|internal|operating|initial|original|underlying)\s+(?:operating\s+|system\s+)?(?:instructions|prompt)\b"
+        r"|\b(?:list|names?|descriptions?)\s+of\s+(?:all\s+)?(?:the\s+)?other\s+tools\b",
         # the user's other accounts and data
         r"\b(?:address\s+book|contact\s+list|document\.cookie|local\s*storage|session\s*storage"
         r"|(?:inbox|e-?mail)\s+(?:e-?mails|bodies|messages)|bodies\s+of\s+(?:all\s+)?(?:the\s+)?(?:inbox\s+)?e-?mails"
-        r"|direct\s+messages|private\s+messages|one-time\s+(?:code|password)|connection\s+string"
+        r"|direct\s+messages|private\s+messages|one-time\s+(?:code|password)|connection\s+strings?"
         r"|repository\s+secrets|deploy\s+keys|kubectl\s+get\s+secrets|(?:api\s+keys?|tokens?)\s+visible)\b",
         r"\bbrowser\s+cookies\b|\bcookies\s+for\s+(?:every|all|each)\b",
         r"\b(?:(?:precise\s+)?gps\s+coordinates|home\s+address|precise\s+location|current\s+location)\b"
@@ -376,7 +381,8 @@ _HARVESTED = re.compile(
         r"\s+(?:were|have\s+been)\s+(?:given|configured\s+with|provided(?:\s+with)?)\b|\b(?:guidance|instructions|prompt)"
         r"\s+you\s+(?:received|were\s+started\s+with)\b"
         r"|\b(?:api\s+key|token|credentials?)\s+configured\s+for\b|\btool\s+configuration\b"
-        r"|\b(?:api\s+keys?|tokens?|secrets?|credentials|passwords?|env(?:ironment)?\s+variables?)\b[^.\n]{0,40}"
+        r"|\b(?:api\s+keys?|tokens?|secrets?|credentials|passwords?|connection\s+strings?|env(?:ironment)?\s+variables?)\b"
+        r"[^.\n]{0,40}"
         r"\b(?:seen|found|visible|present|appearing|mentioned|shared|pasted)\s+(?:anywhere\s+)?(?:in|during)\s+"
         r"(?:the\s+|this\s+|your\s+)?(?:workspace|chat|conversation|session|context|terminal|editor)\b"
         r"|\b(?:echanges|messages|conversations?)\s+precedent(?:e|s|es)?\b|\b(?:resultats|sorties)\s+(?:renvoyes\s+)?par"
@@ -652,7 +658,7 @@ _RECIPIENT_PARAM = re.compile(
     r"(?:^|\.)properties\.(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?"
     r"|backup|upload|mirror|sync|archive|export|telemetry|analytics|collector|report(?:ing)?"
     r"|destination|dest|callback(?:_url)?|webhook(?:_url)?|endpoint|notify|spender|beneficiary|payment_account"
-    r"|account|iban|wallet|address|remote|upstream)(?:_[a-z]+)?\.(?:default|examples?(?:\.\d+)?|const)$",
+    r"|account|iban|wallet|address|remote|upstream)(?:_[a-z]+)?\.(?:default|examples?(?:\[\d+\])?|const)$",
     re.I,
 )
 
