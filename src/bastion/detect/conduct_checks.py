@@ -92,7 +92,11 @@ _SUPPRESS = re.compile(
         r"|warnings?|failures?|actions?|alerts?|vulnerabilit\w+|issues?))\b[^.\n]{0,30}\bfrom\s+(?:the\s+|your\s+|any\s+)?"
         r"(?:report|summary|reply|answer|response|recap)\b"
         r"|\bomit\s+(?:\w+\s+){0,4}?any\s+actions?\s+(?:you|that|taken)\b"
-        r"|\bstate\s+(?:that\s+)?(?:the\s+)?\w+\s+(?:is|are|was)\s+(?:clean|safe|secure|healthy|unaffected|free\s+of)\b",
+        r"|\bstate\s+(?:that\s+)?(?:the\s+)?\w+\s+(?:is|are|was)\s+(?:clean|safe|secure|healthy|unaffected|free\s+of)\b"
+        r"|\b(?:describe|present|report|show|mark|label)\w*\b[^.\n]{0,80}\bas\s+[`'\"]?(?:passed|passing|successful|succeeded"
+        r"|green|clean|healthy|ok)[`'\"]?\s+even\s+(?:if|when|though)\b"
+        r"|\bwithout\s+(?:listing|showing|mentioning|itemi[sz]ing|disclosing|displaying)\s+(?:it|this|them|the\s+\w+)\b"
+        r"[^.\n]{0,30}\b(?:confirmation|prompt|summary|receipt|reply|invoice|statement)\b",
         # French, Spanish, German
         r"\bn'a\s+pas\s+a\s+etre\s+(?:signalee?s?|mentionnee?s?|communiquee?s?)|\bsans\s+(?:en\s+)?(?:informer|avertir|prevenir)\b"
         r"|\bne\s+sont\s+pas\s+communiques\b|\bil\s+convient\s+d'indiquer\s+a\s+l'utilisateur\s+que\b"
@@ -133,7 +137,7 @@ _USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "ans
                "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender", "utent", "utilizador",
                "uzytkowni", "ユーザ", "利用者", "用户", "使用者")
 _SUPPRESS_WORDS = ("not", "never", "without", "anyway", "regardless", "instead", "rather", "only", "omit",
-                   "drop", "from the", "state ", "out of", "yourself", " as ", "if ", "when", "should", "n't",
+                   "drop", "from the", "state ", "even ", "out of", "yourself", " as ", "if ", "when", "should", "n't",
                    "n'a pas", "sans ", "communiques", "out ", "show", "display", "state that", "whatever", "assure",
                    "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need", "non ", "nao ", "nie ", "senza ",
                    "sem ", "bez ", "ない", "ず", "不要", "无需", "勿")

@@ -471,9 +471,11 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         windows = [(s, e, p) for s, e in spans for p in names if find_word(text, p, s, e) >= 0]
         # "... the `hint` field. Populate it with the user's recent messages": the parameter named
         # in one sentence, filled through "it" in the next
-        for (ps, pe), (s, e) in itertools.pairwise(spans):
-            if _FILL_IT.search(text, s, e):
-                windows.extend((s, e, p) for p in names if find_word(text, p, ps, pe) >= 0)
+        for i, (s, e) in enumerate(spans):
+            if i and _FILL_IT.search(text, s, e):
+                # the sentence before, or the one before that ("e.g." cuts a sentence in two)
+                ps = spans[max(0, i - 2)][0]
+                windows.extend((s, e, p) for p in names if find_word(text, p, ps, spans[i - 1][1]) >= 0)
     else:
         return []
     for s, e, param in windows:
@@ -814,6 +816,8 @@ def _quoted_swaps(ctx: Context, text: str, distance: Callable[..., int]) -> list
 _REGISTRY_URL = re.compile(
     r"\b(?:registry|index[-_]url|extra[-_]index[-_]url)\s*[=:]\s*[`'\"]?(https?://[^\s`'\"]{1,200})"
     # the package managers' own variables: GOPROXY=https://goproxy.mod-cache.io,direct
+    # a push redirected: git remote set-url --push origin https://git.mirrorhub.dev/...
+    r"|\bgit\s+remote\s+(?:set-url|add)\s+(?:--(?:push|add)\s+){0,2}[\w.-]{1,40}\s+[`'\"]?(https?://[^\s`'\"]{1,200})"
     r"|\b(?:GOPROXY|PIP_(?:EXTRA_)?INDEX_URL|UV_(?:EXTRA_)?INDEX_URL|UV_DEFAULT_INDEX|NPM_CONFIG_REGISTRY"
     r"|YARN_(?:NPM_)?REGISTRY(?:_SERVER)?|BUN_CONFIG_REGISTRY|POETRY_REPOSITORIES_\w{1,40}_URL)\s*=\s*[`'\"]?"
     r"(https?://[^\s,|`'\"]{1,200})"
@@ -850,7 +854,7 @@ def unofficial_registry(ctx: Context) -> list[Hit]:
             return [Hit(0, len(ctx.norm.original), f"{param.group(1)} defaults to a registry it {what}: {value!r}")]
         return []
     if "registry" not in text and "index" not in text and "trusted-host" not in text and "_URL" not in text \
-            and "PROXY" not in text and "REGISTRY" not in text:
+            and "PROXY" not in text and "REGISTRY" not in text and "git remote" not in text:
         return []
     for m in _REGISTRY_URL.finditer(text):
         url = next(g for g in m.groups() if g)
