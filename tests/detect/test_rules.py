@@ -8,6 +8,7 @@ import pytest
 
 from bastion.detect import default_engine
 from bastion.detect.engine import Engine, ScanContext
+from bastion.detect.matcher import max_width
 from bastion.detect.models import KINDS, Kind
 from bastion.detect.rules import Example, PatternError, Rule, check_pattern, load_rules, parse_rules
 
@@ -143,3 +144,12 @@ def test_unless_followed_by_is_checked_at_load() -> None:
 def test_unless_followed_by_reads_the_rest_of_the_sentence(text: str, fired: bool) -> None:
     report = Engine(learned=False).scan_text(text, "tool_description")
     assert ("TP-002" in {f.rule for f in report.findings}) is fired
+
+
+def test_every_span_pattern_has_a_longest_match() -> None:
+    """A pattern without a bounded width (``\\w+``) cannot be located by match ends: the matcher
+    falls back to presence, and the markup view is then rescanned whole (regression: two such
+    patterns cost 13% of the rule tier's throughput)."""
+    unbounded = [(rule.id, p.pattern) for rule in load_rules().rules for p in rule.patterns
+                 if max_width(check_pattern(p.pattern)) is None]
+    assert unbounded == []
