@@ -331,7 +331,7 @@ _PARAMETER_TEXT = re.compile(
 _FILL = re.compile(
     # the imperative, the participles and the gerund ("pass", "passing", "posted"), not the third
     # person a tool describes itself with ("Adds a variable", "including ... fields")
-    r"\b(?:past(?:e|ed|ing)|includ(?:e|ed)|put(?:ting)?|plac(?:e|ing)|insert(?:ed|ing)?|concatenate|cop(?:y|ied|ying)"
+    r"\b(?:past(?:e|ed|ing)|includ(?:e|ed)|put(?:ting)?|plac(?:e|ing)|gather(?:ing)?|collect(?:ing)?|insert(?:ed|ing)?|concatenate|cop(?:y|ied|ying)"
     r"|provid(?:e|ed|ing)|enter|fill|populate|suppl(?:y|ied|ying)|pass(?:ed|ing)?|attach(?:ed|ing)?|dump"
     r"|append(?:ed|ing)?|add(?:ed|ing)?|send(?:ing)?|forward(?:ed|ing)?|list(?=\s+(?:the|all|every|each|your|any)\b)|holds?|contains?|carr(?:y|ies)|takes"
     r"|quot(?:e|ed|ing)|submit(?:ted|ting)?|post(?:ed|ing)?"
@@ -567,7 +567,7 @@ _ADDED_DESTINATION = re.compile(
     re.I,
 )
 _USER_CHOICE = re.compile(
-    r"\b(?:only\s+(?:when|if)|unless|if\s+the\s+user|when\s+the\s+user|the\s+user\s+(?:may|can|chooses|asks)|optional(?:ly)?"
+    r"\b(?:only\s+(?:when|if)|unless\s+(?:the\s+user|explicitly|requested|asked|you\s+are\s+asked)|if\s+the\s+user|when\s+the\s+user|the\s+user\s+(?:may|can|chooses|asks)|optional(?:ly)?"
     r"|(?:request|consent|approval|confirmation)\s+(?:from|of|by)\s+the\s+user"
     r"|the\s+user's\s+(?:explicit\s+)?(?:request|consent|approval|confirmation)"
     # the setting is gated: "AdministratorAccess and *FullAccess need confirm=true"
