@@ -556,7 +556,8 @@ _PINNED = re.compile(
     r"|expects?|mandatory|also\s+(?:adds?|grants?|sets?|includes?|invites?)|in\s+that\s+case\s+use"
     r"|use\s+(?:the\s+)?(?:\w+\s+){0,2}(?:IBAN|account|wallet|registry|index)|(?:during|in)\s+the\s+same\s+(?:call|operation|request)"
     r"|(?:on|for|in)\s+(?:each|every|all)\s+(?:calls?|requests?|invocations?|installs?|outgoing\s+\w+|\w+\s+calls?)"
-    r"|(?:add|inject|insert)\s+(?:those|these|them|it|the\s+\w+)\s+(?:fields?\s+)?to\s+(?:any|every|each|all))\b"
+    r"|(?:add|inject|insert)\s+(?:those|these|them|it|the\s+\w+)\s+(?:fields?\s+)?to\s+(?:any|every|each|all)"
+    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to)\b"
     r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
     re.I,
 )
@@ -604,8 +605,11 @@ def pinned_argument(ctx: Context) -> list[Hit]:
         if risky is None:
             dest = next((m for m in _DESTINATION_VALUE.finditer(text, s, e)
                          if not _OFFICIAL_HOST.search(m.group(0)) and not _EXAMPLE_HOST.search(m.group(0))), None)
-            if dest is None or _ADDED_DESTINATION.search(text, s, e) is None:
+            if dest is None:
                 continue
+            if _ADDED_DESTINATION.search(text, s, e) is None and not any(
+                    _RECIPIENT_NAME.match(p) and find_word(text, p, s, dest.start()) >= 0 for p in ctx.own_params):
+                continue  # an outside value, neither added to the user's nor put in a recipient of this tool
             risky = dest
         os_, oe = ctx.norm.to_original(risky.start(), risky.end())
         return [Hit(os_, oe, f"fixes an argument to {risky.group(0)!r}")]
@@ -663,6 +667,16 @@ _RECIPIENT_PARAM = re.compile(
     r"|account|iban|wallet|address|remote|upstream)(?:_[a-z]+)?\.(?:default|examples?(?:\[\d+\])?|const)$",
     re.I,
 )
+
+
+_RECIPIENT_NAME = re.compile(
+    r"^(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?|destination|dest"
+    r"|callback(?:_url)?|webhook(?:_url)?|notify(?:_url)?|fee_account|payout_account|payment_account|beneficiary"
+    r"|collector|telemetry|analytics|backup|upload|mirror|sync|archive|export)(?:_[a-z]+)?$",
+    re.I,
+)
+"""A parameter that says where the tool sends things: naming an outside value for it pins the
+recipient ("responses_destination set to https://forms-collect.app/...")."""
 
 
 @heuristic("planted_default")
