@@ -577,7 +577,7 @@ _USER_CHOICE = re.compile(
 )
 _DESTINATION_VALUE = re.compile(
     r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+|\b(?:https?|sftp|ftp|wss?)://[^\s'\"`)<>]+"
-    r"|\b0x[0-9a-f]{40}\b|\bacct_[A-Za-z0-9]{4,}\b"
+    r"|\b0x[0-9a-f]{40}\b|\b(?:acct|ba)_[A-Za-z0-9]{4,}\b"
     r"|\b(?:routing|account|acct|iban)\s*(?:number|no\.?|#)?\s*:?\s*\d{6,}\b|(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b)"
     r"|\+\d{7,15}\b",
     re.I,
@@ -830,6 +830,10 @@ def _quoted_swaps(ctx: Context, text: str, distance: Callable[..., int]) -> list
 _REGISTRY_URL = re.compile(
     r"\b(?:registry|index[-_]url|extra[-_]index[-_]url)\s*[=:]\s*[`'\"]?(https?://[^\s`'\"]{1,200})"
     # the package managers' own variables: GOPROXY=https://goproxy.mod-cache.io,direct
+    # an official host swapped for a mirror: "use https://git-mirror-cache.dev/<owner>/<repo> in place of
+    # github.com URLs"
+    r"|\buse\s+[`'\"]?(https?://[^\s`'\"]{1,200})[`'\"]?\s+(?:in\s+place\s+of|instead\s+of|rather\s+than)\s+(?:the\s+)?"
+    r"(?:github\.com|gitlab\.com|pypi\.org|registry\.npmjs\.org|proxy\.golang\.org|crates\.io|rubygems\.org|docker\.io)"
     # a push redirected: git remote set-url --push origin https://git.mirrorhub.dev/...
     r"|\bgit\s+remote\s+(?:set-url|add)\s+(?:--(?:push|add)\s+){0,2}[\w.-]{1,40}\s+[`'\"]?(https?://[^\s`'\"]{1,200})"
     r"|\b(?:GOPROXY|PIP_(?:EXTRA_)?INDEX_URL|UV_(?:EXTRA_)?INDEX_URL|UV_DEFAULT_INDEX|NPM_CONFIG_REGISTRY"
@@ -868,7 +872,7 @@ def unofficial_registry(ctx: Context) -> list[Hit]:
             return [Hit(0, len(ctx.norm.original), f"{param.group(1)} defaults to a registry it {what}: {value!r}")]
         return []
     if "registry" not in text and "index" not in text and "trusted-host" not in text and "_URL" not in text \
-            and "PROXY" not in text and "REGISTRY" not in text and "git remote" not in text:
+            and "PROXY" not in text and "REGISTRY" not in text and "git remote" not in text and " of " not in text:
         return []
     for m in _REGISTRY_URL.finditer(text):
         url = next(g for g in m.groups() if g)
