@@ -220,11 +220,13 @@ def throughput(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, Any]:
     slices["malicious rows"] = [r["text"] for r in rows if r["label"] != "benign"]
     by_slice = {name: (_blocks_mb_s(engine, ts), sum(len(t.encode("utf-8")) for t in ts))
                 for name, ts in slices.items()}
-    # matcher alone on the same blocks (normalised text)
-    t0 = time.perf_counter()
-    for b in blocks:
-        engine.matcher.scan(b)
-    matcher_s = time.perf_counter() - t0
+    # matcher alone on the same blocks (best of 2 passes: one pass is at the mercy of a busy machine)
+    matcher_s = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        for b in blocks:
+            engine.matcher.scan(b)
+        matcher_s = min(matcher_s, time.perf_counter() - t0)
     # item by item
     per_kind_us: dict[str, list[float]] = {}
     t_items = 0.0
