@@ -545,7 +545,8 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             weak.append((field, f"{pname} defaults to {default!r} in a tool that removes files"))
     if strong:
         return strong + weak
-    if len(weak) == 1 and _demanded(tool, props, weak[0][0].split(".")[2]):
+    field = weak[0][0] if len(weak) == 1 else ""
+    if field and _demanded(tool, props, field.removeprefix("inputSchema.properties.").removesuffix(".default")):
         return [(weak[0][0], weak[0][1] + ", and the definition insists on it")]
     return weak if len(weak) >= 2 else []
 
