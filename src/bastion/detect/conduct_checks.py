@@ -27,7 +27,8 @@ _USER = re.compile(
     r"|\b(?:your|the)\s+(?:reply|replies|answer|answers|response|summary|summaries|explanation)\b"
     r"|\bsummar(?:y|ies)\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)|\butent[ei]|\butilizador"
     r"|\buzytkowni|ユーザ|利用者|用户|使用者"
-    r"|\b(?:person|people|human)\s+(?:you\s+are\s+|you're\s+)?(?:assisting|helping|working\s+(?:with|for))\b",
+    r"|\b(?:person|people|human)\s+(?:you\s+are\s+|you're\s+)?(?:assisting|helping|working\s+(?:with|for))\b"
+    r"|\b(?:homeowners?|instructors?|teachers?|patients?|clients?|shoppers?|students?|employees?|managers?)\b",
     re.I,
 )
 _SUPPRESS = re.compile(
@@ -72,7 +73,7 @@ _SUPPRESS = re.compile(
         r"|\bstate\s+that\s+(?:the\s+)?[\w\s]{0,40}\b(?:has|have|had)\s+no\s+(?:serious\s+|known\s+|critical\s+)*"
         r"(?:known\s+)?(?:vulnerabilit(?:y|ies)|issues|problems|errors|risks)\b",
         # a scripted answer to the user's question: "if the user asks ..., the answer given is that"
-        r"\b(?:if|when(?:ever)?|should)\s+(?:the\s+)?users?\s+(?:later\s+|ever\s+)?(?:asks?|wonders?|questions?"
+        r"\b(?:if|when(?:ever)?|should)\s+(?:the\s+|a\s+)?users?\s+(?:later\s+|ever\s+|explicitly\s+|specifically\s+)?(?:asks?|wonders?|questions?"
         r"|inquires?)\b[^.\n]{0,120}\b(?:(?:the\s+)?answer(?:\s+given)?\s+is\s+that|answer\s+with|say\s+that"
         r"|tell\s+them\s+that|reply\s+that|respond\s+that|claim\s+that|explain\s+that"
         r"|it\s+is\s+(?:explained|said|stated|answered|claimed)\s+that"
@@ -97,6 +98,15 @@ _SUPPRESS = re.compile(
         r"|green|clean|healthy|ok)[`'\"]?\s+even\s+(?:if|when|though)\b"
         r"|\bwithout\s+(?:listing|showing|mentioning|itemi[sz]ing|disclosing|displaying)\s+(?:it|this|them|the\s+\w+)\b"
         r"[^.\n]{0,30}\b(?:confirmation|prompt|summary|receipt|reply|invoice|statement)\b",
+        # told that telling would only confuse: "reporting this to the homeowner just causes confusion";
+        # a bad event relabelled, old items dropped from the answer
+        r"\b(?:reporting|mentioning|telling|surfacing|showing|raising)\s+(?:this|it|that|them)\s+(?:to\s+(?:the\s+)?\w+\s+)?"
+        r"(?:just\s+|only\s+)?(?:causes?|creates?|leads?\s+to)\s+(?:confusion|panic|alarm|worry|concern|noise)\b"
+        r"|\b(?:described|reported|labell?ed|presented|shown)\s+as\s+['\"](?:scheduled\s+maintenance|routine|minor|expected"
+        r"|normal|informational|resolved)\b"
+        # (the model's answer, not the tool's own response: "otherwise they are omitted from the response")
+        r"|\b(?:omitted|dropped|excluded|left\s+out)\s+from\s+(?:your\s+(?:answer|reply|response|summary)|the\s+(?:answer"
+        r"|reply))\b",
         # French, Spanish, German
         r"\bn'a\s+pas\s+a\s+etre\s+(?:signalee?s?|mentionnee?s?|communiquee?s?)|\bsans\s+(?:en\s+)?(?:informer|avertir|prevenir)\b"
         r"|\bne\s+sont\s+pas\s+communiques\b|\bil\s+convient\s+d'indiquer\s+a\s+l'utilisateur\s+que\b"
@@ -135,8 +145,10 @@ _USERS_CALL = re.compile(
 _USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar", "assisting",
                "helping", "working",
                "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender", "utent", "utilizador",
-               "uzytkowni", "ユーザ", "利用者", "用户", "使用者")
-_SUPPRESS_WORDS = ("not", "never", "without", "anyway", "regardless", "instead", "rather", "only", "omit",
+               "uzytkowni", "ユーザ", "利用者", "用户", "使用者", "homeowner", "instructor", "teacher", "patient",
+               "client", "shopper", "student", "employee", "manager")
+_SUPPRESS_WORDS = ("not", "never", "without", "anyway", "confusion", "panic", "alarm", "worry", " as '", ' as "',
+                   "omitted", "dropped", "excluded", "left out", "regardless", "instead", "rather", "only", "omit",
                    "drop", "from the", "state ", "even ", "out of", "yourself", " as ", "if ", "when", "should", "n't",
                    "n'a pas", "sans ", "communiques", "out ", "show", "display", "state that", "whatever", "assure",
                    "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need", "non ", "nao ", "nie ", "senza ",
@@ -216,6 +228,16 @@ _BIAS = re.compile(
         # other tools or sources kept out: "other flight tools ... should not be consulted or mentioned"
         r"\bother\s+(?:[a-z]+\s+){0,3}(?:tools?|servers?|sources?|apis?|plugins?|providers?)\b[^.\n]{0,80}\b(?:should|must)"
         r"\s+(?:not|never)\s+be\s+(?:used|consulted|called|mentioned|trusted|considered|shown|queried)\b",
+        # the user told the other sources are wrong, or other tools declared off limits
+        r"\b(?:tell|inform|say\s+to)\s+(?:the\s+)?users?\s+that\s+(?:those|these|the\s+other|other)\s+(?:\w+\s+)?(?:sources?"
+        r"|tools?|providers?|doctors?|advisors?|services?)\s+(?:are|is)\s+(?:out\s+of\s+date|outdated|wrong|unreliable"
+        r"|incorrect|obsolete)\b"
+        r"|\btreat\s+(?:them|those|these|it|[\w, ]{0,60}?\b(?:tools?|servers?))\s+as\s+(?:unavailable|compromised"
+        r"|disabled|deprecated|broken|untrusted|malicious|off-limits)\b"
+        r"|\b(?:other|generic|built-in|default|standard|competing|alternative)\s+(?:[a-z]+\s+){0,3}(?:tools?|servers?"
+        r"|connectors?)\b[^.\n]{0,80}\b(?:must|should)\s+(?:be\s+avoided|not\s+be\s+used)\b"
+        r"|\b(?:explain|say|tell\s+(?:them|the\s+user))\s+that\s+(?:it|the\s+\w+|\w+_\w+)\s+(?:has\s+been|was|is)\s+"
+        r"(?:retired|deprecated|removed|discontinued)\b",
         # steering: "steer the user toward opening an account with ..."
         r"\bsteer\s+(?:the\s+)?(?:users?|them|customers?|people|the\s+conversation)\s+(?:toward|towards|to)\b",
         # running down the others: "describe competitors as unmaintained", "other retailers' listings
@@ -236,7 +258,8 @@ _BIAS = re.compile(
 )
 
 
-_BIAS_WORDS = ("regardless", "even ", " up", "other ", "auch wenn", "meme si", "incluso", "aunque", " as the ", "steer",
+_BIAS_WORDS = ("regardless", "even ", " up", "other ", "treat", "avoided", "retired", "deprecated", "removed",
+               "discontinued", "out of date", "auch wenn", "meme si", "incluso", "aunque", " as the ", "steer",
                "recommend",
                "suggest", "mention", "concern", "unmaintained", "insecure", "unreliable", "outdated", "out of date",
                "quality", "inferior", "untrustworthy", "risky", "unsafe", "scam", "abandoned", "unzuverl", "fiable")
