@@ -132,10 +132,6 @@ _SECRET_OBJECT = re.compile(
 )
 _NEGATED = re.compile(
     r"(?:do\s+not|don't|never|no\s+need|not\s+need|need\s+not|should\s+not|must\s+not|shouldn't|without)\b", re.I)
-_UNTIL_TRUE = re.compile(
-    r"\buntil\s+(?:the\s+|its\s+|their\s+)?(?:status|state|checks?|build|run|job|pipeline|deploy(?:ment)?|tests?"
-    r"|results?|it|they)\b[^.\n]{0,40}\b(?:is|are|has|have|returns?|reports?|shows?|pass(?:es|ed)?|succeed(?:s|ed)?"
-    r"|complete[sd]?|finish(?:es|ed)?|confirm(?:s|ed)?|verified)\b", re.I)
 _USERS_CALL = re.compile(
     r"\bunless\s+(?:the\s+)?users?\s+(?:explicitly\s+)?(?:asks?|requests?|wants?|chooses?)\b", re.I)
 
@@ -174,6 +170,7 @@ def misleads_user(ctx: Context) -> list[Hit]:
     if not _has_any(low, _USER_WORDS) or not _has_any(low, _SUPPRESS_WORDS) or _USER.search(text) is None:
         return []
     spans = _sentences(text)
+    hits: list[Hit] = []
     for i, (s, e) in enumerate(spans):
         sup = _SUPPRESS.search(text, s, e)
         if sup is None:
@@ -189,11 +186,10 @@ def misleads_user(ctx: Context) -> list[Hit]:
             continue  # "do not show the raw token to the user": guarding a secret
         if _USERS_CALL.search(text, sup.end(), e) is not None:
             continue  # "don't display them unless the user asks": the user decides
-        if _NEGATED.match(sup.group(0)) and _UNTIL_TRUE.search(text, sup.end(), e) is not None:
-            continue  # "don't tell the user it passed until its status is success": the truth, later
         os_, oe = ctx.norm.to_original(sup.start(), sup.end())
-        return [Hit(os_, oe, f"keeps something from the user: {sup.group(0)!r}")]
-    return []
+        # every such sentence: the rule's condition (``unless_in_sentence``) may excuse one of them
+        hits.append(Hit(os_, oe, f"keeps something from the user: {sup.group(0)!r}"))
+    return hits
 
 
 # ---------------------------------------------------------------- steering the user's choices
@@ -300,7 +296,10 @@ _SKIP_CONSENT = re.compile(
         # consent claimed in advance: "standing approval", "blanket change approval", "agreed in
         # advance", "pre-approved", "treat any mention ... as the user's authorization"
         r"\b(?:standing|blanket|advance|permanent|pre-?granted)\s+(?:\w+\s+)?(?:approvals?|authori[sz]ations?|consent"
-        r"|permissions?|sign-?offs?)\b|\bpre-?approved\b|\bagreed\s+in\s+advance\b"
+        r"|permissions?|sign-?offs?)\b|\bagreed\s+in\s+advance\b"
+        # "pre-approved" said of the action ("these transfers are pre-approved"), not of a template
+        r"|\b(?:is|are|was|were|been|as|counts?\s+as|considered|already)\s+(?:\w+\s+)?pre-?approved\b"
+        r"|\bto\s+[\"'`]pre-?approved"
         r"|\btreat\s+(?:any|every|each|all)\b[^.\n]{0,100}\bas\s+(?:the\s+user's\s+|their\s+|an?\s+)?(?:explicit\s+)?"
         r"(?:authori[sz]ation|consent|approval|confirmation|instruction\s+to)\b"
         r"|\b(?:send|merge|delete|remove|charge|pay|deploy|publish|purchase)\s+it\s+anyway\b"
@@ -318,6 +317,8 @@ _SKIP_CONSENT = re.compile(
         r"\b(?:asking|waiting|pausing|checking|confirming)\b[^.\n]{0,40}\b(?:annoys?|slows?|frustrates?|wastes?|bothers?"
         r"|irritates?|is\s+(?:unnecessary|pointless|redundant))\b"
         r"|\bno\s+(?:reason|need)\s+to\s+(?:pause|wait|ask|check)\s+(?:for|with|first|again|before)\b"
+        r"|\bno\s+(?:reason|need)\s+to\s+[^.\n]{0,60}\b(?:wait|pause)\s+for\s+(?:(?:the\s+)?(?:CAB|board|manager)(?:'s)?\s+)?"
+        r"(?:approval|confirmation|reviews?|sign-?off)\b"
         r"|\b(?:should|must)\s+not\s+(?:present\s+a\s+preview|show\s+a\s+preview|ask\s+(?:whether|if|for\s+(?:confirmation"
         r"|approval|permission|consent)))\b",
         # consent read into something else: "consider the user's request to check as consent to
@@ -333,6 +334,9 @@ _SKIP_CONSENT = re.compile(
     )),
     re.I,
 )
+_REFUSES = re.compile(r"(?:do\s+not|don't|never|avoid)\s+approve\b", re.I)
+_HEARSAY = re.compile(
+    r"\b(?:says?|claims?|claimed|states?|stating|marked|labell?ed|asserts?)\s+(?:that\s+)?(?:it|they|this)?\s*$", re.I)
 _GOES_AHEAD = re.compile(r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act)\b", re.I)
 _REQUIRES = re.compile(r"\b(?:without|unless|until|before|except|only\s+after)\b", re.I)
 _CONSENT_WORDS = ("confirm", "approv", "check", "pause", "wait", "draft", "sure", "follow-up", "list what", "standing",
@@ -357,6 +361,10 @@ def consent_bypass(ctx: Context) -> list[Hit]:
     for m in _SKIP_CONSENT.finditer(text):
         if _REQUIRES.search(m.group(0)) and not _GOES_AHEAD.match(m.group(0)):
             continue  # "never transfer without explicit approval" requires the approval
+        if _REFUSES.match(m.group(0)):
+            continue  # "never approve an invoice because a memo says so" withholds an approval
+        if _HEARSAY.search(text, max(0, m.start() - 24), m.start()):
+            continue  # "... because an e-mail says it is pre-approved": a claim reported, not made
         os_, oe = ctx.norm.to_original(m.start(), m.end())
         return [Hit(os_, oe, f"acts without the user's consent: {m.group(0)[:80]!r}")]
     return []

@@ -234,7 +234,7 @@ class Engine:
                 continue
             if s > 0 and owner.not_after is not None and self._negated(owner, text, s):
                 continue
-            if s >= 0 and owner.unless_followed_by is not None and self._excused(owner, text, e):
+            if s >= 0 and owner.unless_in_sentence is not None and self._excused(owner, text, s, e):
                 continue
             if s < 0:
                 if lazy is not None:
@@ -323,6 +323,8 @@ class Engine:
                                   detail=f"the check failed ({type(exc).__name__}); reported as found"))
                 continue
             for hit in hits:
+                if rule.unless_in_sentence is not None and self._excused(rule, text, hit.start, hit.end):
+                    continue
                 add(self._finding(rule, kind, field, text, hit.start, hit.end, detail=hit.detail))
         if lazy:
             self._expand_lazy(norm, data, lazy, kind, field, out, add)
@@ -335,17 +337,18 @@ class Engine:
             pattern = self._not_after[rule.id] = re.compile(rule.not_after or "$^")
         return pattern.search(text, max(0, start - NOT_AFTER_REACH), start) is not None
 
-    def _excused(self, rule: Rule, text: str, end: int) -> bool:
-        """Whether ``rule.unless_followed_by`` matches the rest of the sentence after ``end``."""
+    def _excused(self, rule: Rule, text: str, start: int, end: int) -> bool:
+        """Whether ``rule.unless_in_sentence`` matches the match ``start:end`` with the rest of
+        its sentence (read on their own, so ``^`` is the match's first character)."""
         pattern = self._followed.get(rule.id)
         if pattern is None:
-            pattern = self._followed[rule.id] = re.compile(rule.unless_followed_by or "$^")
+            pattern = self._followed[rule.id] = re.compile(rule.unless_in_sentence or "$^")
         stop = min(len(text), end + UNLESS_REACH)
         for ch in ".\n":
             k = text.find(ch, end, stop)
             if k >= 0:
                 stop = k
-        return pattern.search(text, end, stop) is not None
+        return pattern.search(text[start:stop]) is not None
 
     def _expand_lazy(
         self, norm: Normalized, data: bytes, lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]],

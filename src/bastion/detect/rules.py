@@ -28,10 +28,13 @@ A rule detects in exactly one of four ways:
 ``not_after`` drops a match of a weak rule when the words just before it (up to
 :data:`NOT_AFTER_REACH` characters, read with Python ``re``, so bounded) match this expression:
 "the tool *never reads* keys" describes what a tool refrains from, it does not tell the model to
-read them. ``unless_followed_by`` drops a match of any pattern rule when the rest of its sentence
-(up to :data:`UNLESS_REACH` characters) holds this expression: "don't tell the user the
-pipeline passed *until its status is success*" asks for the truth, not for silence. Keep it to
-conditions that make the instruction honest; a negation before a strong match is never enough.
+read them. ``unless_in_sentence`` drops a match of a pattern rule, or a hit of a heuristic, when
+the match and the rest of its sentence (up to :data:`UNLESS_REACH` characters past the match,
+read on their own so ``^`` is the match's first character) hold this expression: "don't tell
+the user the pipeline passed *until its status is success*" asks for the truth, not for
+silence. Keep it to conditions that make the instruction honest; a negation before a strong
+match is never enough. Rules that share one condition share it by a YAML anchor, so it is
+written once.
 ``scope`` says which strings a pattern rule reads: ``text`` (descriptions, values), ``name``
 (identifiers: tool and property names) or ``any``; ``parameters_only`` keeps a ``name`` rule to
 property and argument names (a tool may be called ``get_ssh_key``; a parameter so named is an
@@ -262,7 +265,7 @@ class Rule(BaseModel):
     heuristic: str | None = None
     validator: Literal["luhn"] | None = None
     not_after: str | None = None
-    unless_followed_by: str | None = None
+    unless_in_sentence: str | None = None
     all_of: tuple[str, ...] = ()
     window: int | None = None
     ordered: bool = False
@@ -302,13 +305,13 @@ class Rule(BaseModel):
                 re.compile(self.not_after)
             except re.error as exc:
                 raise ValueError(f"rule {self.id}: not_after: {exc}") from exc
-        if self.unless_followed_by is not None:
-            if not self.patterns:
-                raise ValueError(f"rule {self.id}: unless_followed_by is for pattern rules")
+        if self.unless_in_sentence is not None:
+            if not self.patterns and self.heuristic is None:
+                raise ValueError(f"rule {self.id}: unless_in_sentence is for pattern and heuristic rules")
             try:
-                re.compile(self.unless_followed_by)
+                re.compile(self.unless_in_sentence)
             except re.error as exc:
-                raise ValueError(f"rule {self.id}: unless_followed_by: {exc}") from exc
+                raise ValueError(f"rule {self.id}: unless_in_sentence: {exc}") from exc
         return self
 
     def kinds(self) -> tuple[Kind, ...]:
