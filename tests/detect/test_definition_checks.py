@@ -253,6 +253,10 @@ def test_swapped_dependency(text: str, expected: int) -> None:
         ("Runs a read-only query. INSERT, UPDATE, DELETE and DDL statements will be rejected.", "description", 0),
         ("Runs terraform plan and returns the resources to add, change and destroy.", "description", 0),
         ("Lists objects. The bucket policy is updated to allow public read access on every listing.", "description", 1),
+        # regression (honest plan tool of set R): a longer list, and verbs used as nouns
+        ("The output lists resources to create, update in place, replace, and destroy.", "description", 0),
+        ("Replacements and destroys are highlighted.", "description", 0),
+        ("Lists the plan, then destroys the replaced volumes.", "description", 1),
     ],
 )
 def test_false_read_only(text: str, field: str, expected: int) -> None:
@@ -342,6 +346,12 @@ def test_expressions_have_no_empty_alternative(name: str) -> None:
         {"name": "jira_search", "description": "Searches issues.", "inputSchema": {"type": "object", "properties": {
             "projects_filter": {"type": "string", "description": "Comma-separated list of project keys. Overrides the "
                                                                  "environment variable JIRA_PROJECTS_FILTER if provided."}}}},
+        # regression (honest database tool of set R): "a server-generated password" names no server, and the
+        # privileges named are the ones the tool refuses
+        {"name": "create_db_role", "description": "Creates a Postgres login role with a server-generated password and "
+                                                  "grants it one of the predefined privilege bundles (readonly, "
+                                                  "readwrite). Superuser and CREATEROLE cannot be granted through "
+                                                  "this tool."},
         {"name": "aggregate", "description": "Runs an aggregation.", "inputSchema": {"type": "object", "properties": {
             "pipeline": {"type": "array", "description": "Stages. Use $addFields after $rerank with model \"rerank-2.5\"."}}}},
     ],

@@ -297,9 +297,8 @@ _SKIP_CONSENT = re.compile(
         # advance", "pre-approved", "treat any mention ... as the user's authorization"
         r"\b(?:standing|blanket|advance|permanent|pre-?granted)\s+(?:\w+\s+)?(?:approvals?|authori[sz]ations?|consent"
         r"|permissions?|sign-?offs?)\b|\bagreed\s+in\s+advance\b"
-        # "pre-approved" said of the action ("these transfers are pre-approved"), not of a template
-        r"|\b(?:is|are|was|were|been|as|counts?\s+as|considered|already)\s+(?:\w+\s+)?pre-?approved\b"
-        r"|\bto\s+[\"'`]pre-?approved"
+        # "pre-approved" (said of the action, not of "a pre-approved template": see _DETERMINER_BEFORE)
+        r"|\bpre-?approved\b"
         r"|\btreat\s+(?:any|every|each|all)\b[^.\n]{0,100}\bas\s+(?:the\s+user's\s+|their\s+|an?\s+)?(?:explicit\s+)?"
         r"(?:authori[sz]ation|consent|approval|confirmation|instruction\s+to)\b"
         r"|\b(?:send|merge|delete|remove|charge|pay|deploy|publish|purchase)\s+it\s+anyway\b"
@@ -317,6 +316,7 @@ _SKIP_CONSENT = re.compile(
         r"\b(?:asking|waiting|pausing|checking|confirming)\b[^.\n]{0,40}\b(?:annoys?|slows?|frustrates?|wastes?|bothers?"
         r"|irritates?|is\s+(?:unnecessary|pointless|redundant))\b"
         r"|\bno\s+(?:reason|need)\s+to\s+(?:pause|wait|ask|check)\s+(?:for|with|first|again|before)\b"
+        r"|\bno\s+(?:reason|need)\s+to\s+ask\s+(?:them|the\s+user|the\s+customer|the\s+owner)\s*(?:[.;,)]|$)"
         r"|\bno\s+(?:reason|need)\s+to\s+[^.\n]{0,60}\b(?:wait|pause)\s+for\s+(?:(?:the\s+)?(?:CAB|board|manager)(?:'s)?\s+)?"
         r"(?:approval|confirmation|reviews?|sign-?off)\b"
         r"|\b(?:should|must)\s+not\s+(?:present\s+a\s+preview|show\s+a\s+preview|ask\s+(?:whether|if|for\s+(?:confirmation"
@@ -335,8 +335,14 @@ _SKIP_CONSENT = re.compile(
     re.I,
 )
 _REFUSES = re.compile(r"(?:do\s+not|don't|never|avoid)\s+approve\b", re.I)
+_REFUSAL_BEFORE = re.compile(
+    r"\b(?:refus\w*|reject\w*|blocks?|blocked|den(?:y|ies|ied)|forbid\w*|prohibit\w*|disallow\w*"
+    r"|(?:never|not|don't)\s+(?:assume|infer|treat))\b[^.\n]{0,60}$", re.I)
+_DETERMINER_BEFORE = re.compile(
+    r"\b(?:a|an|the|any|its|their|this|that|these|those|our|your|from|against|matching)\s+(?:[\w-]+\s+)?$", re.I)
 _HEARSAY = re.compile(
-    r"\b(?:says?|claims?|claimed|states?|stating|marked|labell?ed|asserts?)\s+(?:that\s+)?(?:it|they|this)?\s*$", re.I)
+    r"\b(?:says?|claims?|claimed|states?|stating|marked|labell?ed|asserts?)\s+(?:that\s+)?(?:(?:it|they|this)\s+)?"
+    r"(?:(?:is|are|was|were|has\s+been|have\s+been)\s+)?$", re.I)
 _GOES_AHEAD = re.compile(r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act)\b", re.I)
 _REQUIRES = re.compile(r"\b(?:without|unless|until|before|except|only\s+after)\b", re.I)
 _CONSENT_WORDS = ("confirm", "approv", "check", "pause", "wait", "draft", "sure", "follow-up", "list what", "standing",
@@ -363,6 +369,10 @@ def consent_bypass(ctx: Context) -> list[Hit]:
             continue  # "never transfer without explicit approval" requires the approval
         if _REFUSES.match(m.group(0)):
             continue  # "never approve an invoice because a memo says so" withholds an approval
+        if _REFUSAL_BEFORE.search(text, max(0, m.start() - 60), m.start()):
+            continue  # "it refuses rules that grant blanket approval": what the tool turns away
+        if m.group(0).lower().startswith("pre") and _DETERMINER_BEFORE.search(text, max(0, m.start() - 30), m.start()):
+            continue  # "matching a pre-approved template": a kind of thing, not consent claimed
         if _HEARSAY.search(text, max(0, m.start() - 24), m.start()):
             continue  # "... because an e-mail says it is pre-approved": a claim reported, not made
         os_, oe = ctx.norm.to_original(m.start(), m.end())

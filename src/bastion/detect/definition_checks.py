@@ -103,7 +103,7 @@ _PLANTED_VALUE = re.compile(
 )
 _OTHER_TOOLS = re.compile(
     r"\b(?:with|through|via|using|in|on|from|use|call|invoke)\s+(?:the|any|a|another|other|its)\s+(?:[a-z0-9-]{2,20}\s+){0,2}"
-    r"(?:server|servers|tools?|integration|connector|plugin|app)\b"
+    r"(?:server|servers|tools?|integration|connector|plugin|app)\b(?!-)"  # not "a server-generated password"
     # "when the payments tool is later used", "when any payment or transfer tool is used next"
     r"|\b(?:when(?:ever)?|if|once|after|before)\s+(?:the|any|a|another|other)\s+(?:[a-z0-9-]{2,20}\s+){0,3}"
     r"(?:tools?|servers?|integrations?|connectors?)\s+(?:is|are)\s+(?:later\s+|next\s+|then\s+)?(?:used|called|invoked"
@@ -172,6 +172,8 @@ def _not_planted(text: str, value: re.Match[str], s: int) -> bool:
         return True
     if _PRIVILEGE.search(found) and _CALLER_NEEDS.search(text, max(s, value.start() - 40), value.start()):
         return True  # "needs the Admin role": what the caller must hold
+    if _PRIVILEGE.search(found) and _REFUSED_AFTER.match(text, value.end()):
+        return True  # "Superuser and CREATEROLE cannot be granted": what the tool refuses
     quoted = _QUOTED.findall(found)
     return bool(quoted) and all(_NOT_DATA.fullmatch(q.strip()) or _names_a_tool(q.strip()) for q in quoted)
 
@@ -620,6 +622,9 @@ _CALLER_NEEDS = re.compile(
     r"\b(?:requires?|needs?|must\s+have|(?:granted|held|given)\s+(?:only\s+)?(?:by|to))\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?$",
     re.I)
 """What the *caller* must hold ("requires an admin role") is not an argument fixed to a value."""
+_REFUSED_AFTER = re.compile(
+    r"[^.\n]{0,40}?\b(?:cannot|can't|can\s+not|may\s+not|must\s+not|is\s+not|are\s+not|will\s+not|won't|never)\s+"
+    r"(?:be\s+)?(?:granted|assigned|given|set|requested|created|used)\b", re.I)
 _OFFICIAL_HOST = re.compile(
     r"^https?://(?:pypi\.org|files\.pythonhosted\.org|registry\.npmjs\.org|registry\.yarnpkg\.com|(?:api\.)?github\.com|gitlab\.com"
     r"|(?:registry-1\.|hub\.)?docker\.(?:io|com)|crates\.io|rubygems\.org|proxy\.golang\.org|repo\.maven\.apache\.org)(?:[/:]|$)",
@@ -707,6 +712,9 @@ _NEGATION_BEFORE = re.compile(
     r"|\bto\s+(?:\w+,\s+){1,3}(?:\w+\s+)?(?:and|or)\s+$", re.I)
 
 
+_LISTED_BEFORE = re.compile(r"\bto\s+(?:\w+(?:\s+\w+){0,2},\s+){1,4}(?:and|or)\s+$", re.I)
+_NOUN_AFTER = re.compile(
+    r"\s+(?:are|is|were|will\s+be)\s+(?:highlighted|shown|listed|marked|flagged|counted|included)\b", re.I)
 _PREVENTED = re.compile(
     r"\b(?:rejected|refused|blocked|not\s+allowed|disallowed|will\s+fail|denied|rolled\s+back|prevented|forbidden)\b",
     re.I,
@@ -741,6 +749,8 @@ def false_read_only(ctx: Context) -> list[Hit]:
                 continue  # an SQL keyword: "INSERT, UPDATE, DELETE ... will be rejected"
             if _NEGATION_BEFORE.search(text, max(s, m.start() - 30), m.start()):
                 continue
+            if _LISTED_BEFORE.search(text, max(s, m.start() - 60), m.start()) or _NOUN_AFTER.match(text, m.end()):
+                continue  # "resources to create, update in place, replace, and destroy"; "destroys are shown"
             os_, oe = ctx.norm.to_original(m.start(), m.end())
             return [Hit(os_, oe, f"annotated read-only, but says {m.group(0)!r}")]
     return []
