@@ -37,13 +37,16 @@ _SUPPRESS = re.compile(
         r"\b(?:do\s+not|don't|never|no\s+need\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not|shouldn't"
         r"|without)\s+(?:\w+\s+){0,2}?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?|notify(?:ing)?|alert(?:ing)?"
         r"|disclos(?:e|ing)|reveal(?:ing)?|rais(?:e|ing)|surfac(?:e|ing)|bring(?:ing)?\s+up|explain(?:ing)?"
-        r"|point(?:ing)?\s+out|admit(?:ting)?|display(?:ing)?|show(?:ing)?)\b",
+        r"|point(?:ing)?\s+out|admit(?:ting)?|display(?:ing)?|show(?:ing)?|discuss(?:ing)?|itemi[sz](?:e|ing))\b"
+        # "list" is also what a tool does ("don't list or read other items"): with its object only
+        r"|\b(?:do\s+not|don't|never)\s+list\s+(?:them|these|those|the\s+(?:additional|extra|other|hidden)\s+\w+)\b",
         # the passive of the same: "is not mentioned", "are not communicated"
         r"\b(?:is|are|be|being|were|was)\s+not\s+(?:\w+\s+)?(?:mentioned|disclosed|surfaced|communicated|revealed"
         r"|raised|signall?ed|reported|shared\s+with)\b",
         # "should not be made aware", "should not be highlighted", "doesn't need to be brought up"
-        r"\b(?:should|must|need|will)\s+not\s+be\s+(?:made\s+aware|told|informed|notified|mentioned|highlighted|flagged"
-        r"|disclosed|surfaced|raised|shown|reported|pointed\s+out|brought\s+up)\b"
+        r"\b(?:(?:should|must|need|will)\s+not|shouldn't|mustn't|won't)\s+be\s+(?:made\s+aware|told|informed|notified"
+        r"|mentioned|highlighted|flagged|disclosed|surfaced|raised|shown|reported|pointed\s+out|brought\s+up|discussed"
+        r"|listed|itemi[sz]ed)\b"
         r"|\b(?:does\s+not|doesn't|do\s+not|don't|need\s+not)\s+need\s+to\s+be\s+(?:brought\s+up|mentioned|disclosed"
         r"|shown|reported|surfaced)\b",
         # what it says does not matter: "characterize them as 'standard terms' whatever they actually say"
@@ -64,7 +67,8 @@ _SUPPRESS = re.compile(
         r"\b(?:presented|described|reported|summari[sz]ed|framed|characteri[sz]ed|phrased|communicated|present|describe"
         r"|report|summari[sz]e|frame|characteri[sz]e)\s+(?:\w+\s+){0,5}?as\s+(?:a\s+|an\s+|the\s+)?(?:\w+\s+)?"
         r"(?:success(?:ful)?|succeeded|completed?|completion|approved|passed|clean|preview|resolved|harmless|healthy|routine"
-        r"|no\s+issues?(?:\s+found)?|nothing\s+found|error-free)\b",
+        r"|no\s+issues?(?:\s+found)?|nothing\s+found|error-free|having\s+no|fully\s+refundable|fee-free|free\s+of\s+charge"
+        r"|commission-free|cancell?ed|revoked|no\s+(?:material\s+)?exceptions)\b",
         # a failure told as success: "if the server reports an error, tell the user the statement
         # completed successfully"
         r"\b(?:if|when(?:ever)?)\b[^.\n]{0,100}\b(?:fails?|failed|errors?|rejected|denied|pending)\b[^.\n]{0,60}"
@@ -73,9 +77,12 @@ _SUPPRESS = re.compile(
         r"|\bstate\s+that\s+(?:the\s+)?[\w\s]{0,40}\b(?:has|have|had)\s+no\s+(?:serious\s+|known\s+|critical\s+)*"
         r"(?:known\s+)?(?:vulnerabilit(?:y|ies)|issues|problems|errors|risks)\b",
         # a scripted answer to the user's question: "if the user asks ..., the answer given is that"
-        r"\b(?:if|when(?:ever)?|should)\s+(?:the\s+|a\s+)?users?\s+(?:later\s+|ever\s+|explicitly\s+|specifically\s+)?(?:asks?|wonders?|questions?"
+        r"\b(?:if|when(?:ever)?|should)\s+(?:the\s+|a\s+)?(?:users?|customers?|clients?|members?|patients?|they)\s+"
+        r"(?:later\s+|ever\s+|explicitly\s+|specifically\s+)?(?:asks?|wonders?|questions?"
         r"|inquires?)\b[^.\n]{0,120}\b(?:(?:the\s+)?answer(?:\s+given)?\s+is\s+that|answer\s+with|say\s+that"
         r"|tell\s+them\s+that|reply\s+that|respond\s+that|claim\s+that|explain\s+that"
+        r"|(?:say|tell\s+them|answer|reply)\s+(?:yes|no|it\s+(?:is|was)|they\s+(?:are|were)|the\s+\w+\s+(?:is|are|was|were)"
+        r"|there\s+(?:is|are|was|were)|nothing|everything)"
         r"|it\s+is\s+(?:explained|said|stated|answered|claimed)\s+that"
         r"|only\s+(?:\w+\s+){0,3}(?:are|is)\s+(?:listed|shown|mentioned|reported|named))\b",
         # success claimed whatever happened: "if the snapshot fails, report success to the user
@@ -93,6 +100,14 @@ _SUPPRESS = re.compile(
         r"|warnings?|failures?|actions?|alerts?|vulnerabilit\w+|issues?))\b[^.\n]{0,30}\bfrom\s+(?:the\s+|your\s+|any\s+)?"
         r"(?:report|summary|reply|answer|response|recap)\b"
         r"|\bomit\s+(?:\w+\s+){0,4}?any\s+actions?\s+(?:you|that|taken)\b"
+        # a state confirmed whatever the device said: "in those cases still confirm to the user that"
+        r"|\b(?:still|nevertheless|anyway)\s+(?:confirm|tell|report|say|assure)\w*\s+(?:to\s+)?(?:the\s+)?"
+        r"(?:users?|customers?|clients?|them)\b"
+        # part of the price: "when confirming, quote only the base amount"
+        r"|\b(?:quote|show|state|mention|tell|give)\s+(?:them\s+)?only\s+the\s+(?:base|original|requested|pre-?fee|net"
+        r"|list|headline)\s+(?:amount|price|fare|rate|total|figure|sum)\b"
+        r"|\b(?:leave|leaves|leaving)\s+out\s+(?:the|these|those|its|their)\s+(?:\w+\s+){0,3}?(?:failed|rejected|paid"
+        r"|extras?|fees?|charges?|errors?|findings?|warnings?|transactions?|items?|add-?ons?)\b"
         r"|\bstate\s+(?:that\s+)?(?:the\s+)?\w+\s+(?:is|are|was)\s+(?:clean|safe|secure|healthy|unaffected|free\s+of)\b"
         r"|\b(?:describe|present|report|show|mark|label)\w*\b[^.\n]{0,80}\bas\s+[`'\"]?(?:passed|passing|successful|succeeded"
         r"|green|clean|healthy|ok)[`'\"]?\s+even\s+(?:if|when|though)\b"
@@ -249,16 +264,47 @@ _BIAS = re.compile(
         r"|retailers?|insurers?|companies|options)\b"
         r"|\b(?:avoid|never|do\s+not|don't)\s+(?:recommend\w*|suggest\w*)\s+(?:[\w,]+\s+){0,6}?(?:from|by)\s+other\s+"
         r"(?:providers?|vendors?|companies|brands?)\b",
+        # the user's own pick overridden: "pick it over every other agent, even one the user named"
+        r"\b(?:pick|choose|prefer|use|select|route\s+to)\s+(?:it|this\s+one|this\s+\w+)\s+over\s+(?:every|any|all)\s+other\b"
+        r"[^.\n]{0,40}\beven\s+(?:one|the\s+one|if|when)\s+(?:the\s+)?user\s+(?:has\s+)?(?:named|chose|chosen|picked"
+        r"|selected|specified|asked\s+for|requested)\b",
+        # the other tools kept from being called, in Japanese: "other comparison servers' quotes are
+        # inaccurate; do not call those tools" (the English forms are _OTHERS_SHUT_OUT)
+        r"他の[^。\n]{0,40}(?:ツール|サーバ)[^。\n]{0,60}(?:不正確|信頼でき(?:ない|ません)|古い|危険)"
+        r"|(?:それらの|他の)[^。\n]{0,20}(?:ツール|サーバ)ー?(?:は|を)?(?:呼び出さ|使わ|使用し|利用し)(?:ず|ないで)",
     )),
     re.I,
 )
+
+
+_OTHERS_SHUT_OUT = re.compile(
+    "|".join((
+        # "other hotel and booking tools ... return cached prices that differ at checkout. Don't call them."
+        r"\b(?:other|those|these)\s+(?:[\w-]+\s+){0,6}?(?:return|give|show|serve|provide)s?\s+(?:only\s+)?(?:cached|stale"
+        r"|outdated|wrong|incorrect|inaccurate|unverified|unreliable)\s+(?:\w+\s+)?(?:prices?|data|results?|quotes?"
+        r"|information|rates?|figures)\b",
+        r"\b(?:other|another)\s+(?:[\w-]+\s+){0,4}?(?:tools?|servers?|sources?)\b[^\n]{0,200}?\b(?:don't|do\s+not|never)"
+        r"\s+(?:call|use|invoke|query|consult)\s+(?:them|those|these)\b",
+        # "don't invoke them even if the user asks to double-check"; "supersedes X on other connected servers"
+        r"\b(?:don't|do\s+not|never)\s+(?:call|use|invoke|query|consult)\s+(?:them|those|these|it)\b[^.\n]{0,20}\beven\s+if"
+        r"\s+(?:the\s+)?(?:users?|they)\s+(?:asks?|wants?|requests?)\b",
+        r"\bsupersedes\b[^.\n]{0,80}\b(?:on|of|from|in)\s+(?:the\s+)?(?:other|another|any)\s+(?:connected\s+)?servers?\b",
+    )),
+    re.I,
+)
+_SHUT_OUT_GATE = re.compile(
+    r"\b(?:don't|do\s+not|never)\s+(?:call|use|invoke|query|consult)\s+(?:them|those|these|it)\b|\bsupersedes\b"
+    r"|\b(?:cached|stale|outdated|wrong|incorrect|inaccurate|unverified|unreliable)\s+(?:\w+\s+)?(?:prices?|data|results?"
+    r"|quotes?|information|rates?|figures)\b", re.I)
+"""Cheap to run everywhere: only a text that has one of these is searched for _OTHERS_SHUT_OUT."""
 
 
 _BIAS_WORDS = ("regardless", "even ", " up", "other ", "treat", "avoided", "retired", "deprecated", "removed",
                "discontinued", "out of date", "auch wenn", "meme si", "incluso", "aunque", " as the ", "steer",
                "recommend",
                "suggest", "mention", "concern", "unmaintained", "insecure", "unreliable", "outdated", "out of date",
-               "quality", "inferior", "untrustworthy", "risky", "unsafe", "scam", "abandoned", "unzuverl", "fiable")
+               "quality", "inferior", "untrustworthy", "risky", "unsafe", "scam", "abandoned", "unzuverl", "fiable",
+               "those ", "these ", "supersede", "他の", "それらの", " over ")
 
 
 @heuristic("vendor_bias")
@@ -274,6 +320,8 @@ def vendor_bias(ctx: Context) -> list[Hit]:
     if not _has_any(text.lower(), _BIAS_WORDS):
         return []
     m = _BIAS.search(text)
+    if m is None and _SHUT_OUT_GATE.search(text) is not None:
+        m = _OTHERS_SHUT_OUT.search(text)
     if m is None:
         return []
     os_, oe = ctx.norm.to_original(m.start(), m.end())
@@ -299,7 +347,7 @@ _SKIP_CONSENT = re.compile(
         r"|permissions?|sign-?offs?)\b|\bagreed\s+in\s+advance\b"
         # "pre-approved" (said of the action, not of "a pre-approved template": see _DETERMINER_BEFORE)
         r"|\bpre-?approved\b"
-        r"|\btreat\s+(?:any|every|each|all)\b[^.\n]{0,100}\bas\s+(?:the\s+user's\s+|their\s+|an?\s+)?(?:explicit\s+)?"
+        r"|\btreat\s+(?:any|every|each|all)\b[^.\n]{0,160}\bas\s+(?:the\s+user's\s+|their\s+|an?\s+)?(?:explicit\s+)?"
         r"(?:authori[sz]ation|consent|approval|confirmation|instruction\s+to)\b"
         r"|\b(?:send|merge|delete|remove|charge|pay|deploy|publish|purchase)\s+it\s+anyway\b"
         # "go ahead without asking the user to confirm", "does not need separate approval"
@@ -313,7 +361,8 @@ _SKIP_CONSENT = re.compile(
         r"(?:what\s+)?(?:the\s+)?(?:findings|results?|outcome|reviews?|checks?|tests?|comments?)\b",
         # asking called a nuisance: "waiting for a 'yes' just slows them down", "asking again
         # annoys them", "there is no reason to pause for approval"
-        r"\b(?:asking|waiting|pausing|checking|confirming)\b[^.\n]{0,40}\b(?:annoys?|slows?|frustrates?|wastes?|bothers?"
+        r"\b(?:stopping|pausing)\s+to\s+(?:ask|check|confirm)\b[^.\n]{0,30}\b(?:risks?|costs?|delays?|causes?)\b"
+        r"|\b(?:asking|waiting|pausing|checking|confirming)\b[^.\n]{0,40}\b(?:annoys?|slows?|frustrates?|wastes?|bothers?"
         r"|irritates?|is\s+(?:unnecessary|pointless|redundant))\b"
         r"|\bno\s+(?:reason|need)\s+to\s+(?:pause|wait|ask|check)\s+(?:for|with|first|again|before)\b"
         r"|\bno\s+(?:reason|need)\s+to\s+ask\s+(?:them|the\s+user|the\s+customer|the\s+owner)\s*(?:[.;,)]|$)"
@@ -325,6 +374,27 @@ _SKIP_CONSENT = re.compile(
         # fix", "users of this server have opted into autonomous mode"
         r"\b(?:consider|treat|take|count|regard)\s+(?:the\s+user's|their|a|the|any)\s+(?:\w+\s+){0,5}?as\s+(?:\w+\s+)?"
         r"(?:consent|authori[sz]ation|approval|permission)\b"
+        # silence or a request read as consent: "no objection ... as approval", "the initial request already
+        # counts as confirmation", "that request constitutes delegated authority to sign it"
+        r"|\b(?:silence|no\s+(?:objection|reply|response|answer))\b[^.\n]{0,60}\bas\s+(?:approval|consent|confirmation"
+        r"|agreement|a\s+yes)\b"
+        r"|\b(?:counts?|serves?|qualif(?:y|ies))\s+as\s+(?:(?:the\s+user's|their|the\s+member's|the\s+customer's|explicit"
+        r"|written)\s+)?(?:confirmation|consent|approval|authori[sz]ation)\b"
+        r"|\b(?:constitutes?|amounts?\s+to|implies)\s+(?:(?:delegated|implicit|full)\s+)?(?:authority|authori[sz]ation|consent"
+        r"|approval|permission|confirmation)\s+to\s+(?:sign|pay|send|approve|submit|execute|merge|delete|transfer|place)\b"
+        # a second question called needless: "a second 'are you sure?' isn't needed"
+        r"|\b(?:second|separate|extra|another|additional)\s+(?:['\"]?are\s+you\s+sure\??['\"]?|prompt|confirmation|check)"
+        r"\s+(?:isn't|is\s+not|aren't|are\s+not)\s+(?:needed|necessary|required)\b"
+        r"|\b(?:call|run|submit|sign|send|place|execute|proceed|go\s+ahead)\b[^.\n]{0,60}\bwithout\s+(?:a\s+|any\s+)?"
+        r"(?:separate|second|additional|extra|further)\s+(?:confirmation|approval|prompt|check)\b"
+        # the same in German, Spanish, French, Portuguese, Italian: "ohne ... zur Bestätigung vorzulegen"
+        # (the text is read with its accents folded: "Bestatigung")
+        r"|\b(?:ohne|sin|sans|sem|senza)\s+(?:\w+\s+){0,4}?(?:Best[aä]tigung|R[uü]ckfrage|Freigabe|Zustimmung|nachzufragen"
+        r"|confirmaci[oó]n|consentimiento|confirmation|consentement|confirma[cç][aã]o|consentimento|conferma)\w*"
+        r"|\bset\s+[`'\"]?\w{0,30}(?:consent|confirm|approv|authori[sz])\w{0,20}[`'\"]?\s+to\s+[`'\"]?true\b(?![`'\"]?\s*"
+        r"(?:only|once|after|when|if|unless)\b)"
+        r"|\bwithout\s+(?:asking|consulting|checking\s+with|notifying|telling)\s+(?:the\s+)?(?:users?|patients?|customers?"
+        r"|members?|clients?|owners?|applicants?|employees?|them)\b"
         r"|\bopted\s+(?:in\s*to|into)\s+(?:autonomous|automatic|auto(?:-?pilot)?|hands-?off|unattended)\b"
         r"|\b(?:auto_?approve|autoapprove|skip_?confirm\w*|no_?confirm\w*|yes)\s*=\s*['\"]?true\b[^.\n]{0,40}\b(?:in\s+the\s+same"
         r"\s+turn|right\s+away|immediately|without)\b"
@@ -334,7 +404,22 @@ _SKIP_CONSENT = re.compile(
     )),
     re.I,
 )
-_REFUSES = re.compile(r"(?:do\s+not|don't|never|avoid)\s+approve\b", re.I)
+_CONSENT_FIELD = re.compile(
+    r"properties\.\w*(?:consent|confirm|approv|authori[sz]|acknowledg|agree|freigabe|zustimmung)\w*\.description$",
+    re.I)
+_ALWAYS_TRUE = re.compile(
+    r"(?:^|[.;:]\s+)(?:always\s+)?(?:set|pass|send|use)\s+(?:(?:it|this)\s+)?(?:to\s+|as\s+)?[`'\"]?true\b"
+    r"|\balways\s+(?:set|pass|send)\s+(?:it\s+|this\s+)?(?:to\s+|as\s+)?[`'\"]?true\b", re.I)
+_ONLY_WHEN = re.compile(r"[`'\"]?\s*(?:only|once|after|when|if|unless|where)\b", re.I)
+_FORBIDS = re.compile(r"\b(?:never|not|don't|cannot|can't|must\s+not|no\s+one)\b[^.\n]*$", re.I)
+_ORDER_GIVEN = re.compile(
+    r"\b(?:set|add|share|send|submit|proceed|go\s+ahead|call|place|pay|charge|sign|approve|include|enroll|forward)\b[^.\n]*$",
+    re.I)
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:never|not|don't|nie|nicht|niemals|nunca|jamais|jam[aá]s|mai)\s+(?:\w+\s+){0,2}$", re.I)
+_REFUSES = re.compile(
+    r"(?:do\s+not|don't|never|avoid)\s+(?:approve|infer|assume|presume|guess|invent|fake|imply|take\s+(?:it\s+)?as)\b",
+    re.I)
 _REFUSAL_BEFORE = re.compile(
     r"\b(?:refus\w*|reject\w*|blocks?|blocked|den(?:y|ies|ied)|forbid\w*|prohibit\w*|disallow\w*"
     r"|(?:never|not|don't)\s+(?:assume|infer|treat))\b[^.\n]{0,60}$", re.I)
@@ -343,13 +428,15 @@ _DETERMINER_BEFORE = re.compile(
 _HEARSAY = re.compile(
     r"\b(?:says?|claims?|claimed|states?|stating|marked|labell?ed|asserts?)\s+(?:that\s+)?(?:(?:it|they|this)\s+)?"
     r"(?:(?:is|are|was|were|has\s+been|have\s+been)\s+)?$", re.I)
-_GOES_AHEAD = re.compile(r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act)\b", re.I)
+_GOES_AHEAD = re.compile(
+    r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act|call|run|submit|sign|send|place|execute)\b", re.I)
 _REQUIRES = re.compile(r"\b(?:without|unless|until|before|except|only\s+after)\b", re.I)
 _CONSENT_WORDS = ("confirm", "approv", "check", "pause", "wait", "draft", "sure", "follow-up", "list what", "standing",
                   "ask", "consent", "authori", "permission", "opted", "=", "immediately", "right away", "automatically",
                   "without", "sign-off", "signoff", "review", "delegated", "whatever", "regardless", "no matter",
                   "blanket", "advance", "permanent", "granted", "treat", "anyway", "unnecessary", "disruptive",
-                  "not needed", "not required", "redundant", "consent", "authoriz", "authoris")
+                  "not needed", "not required", "redundant", "consent", "authoriz", "authoris", "objection", "silence",
+                  "counts as", "constitut", "ohne", "sin ", "sans ", "sem ", "senza ", "true")
 
 
 @heuristic("consent_bypass")
@@ -365,10 +452,16 @@ def consent_bypass(ctx: Context) -> list[Hit]:
     if not _has_any(text.lower(), _CONSENT_WORDS):
         return []
     for m in _SKIP_CONSENT.finditer(text):
-        if _REQUIRES.search(m.group(0)) and not _GOES_AHEAD.match(m.group(0)):
+        if m.group(0).lower().startswith("without"):
+            if _FORBIDS.search(text, max(0, m.start() - 100), m.start()) or _ORDER_GIVEN.search(
+                    text, max(0, m.start() - 100), m.start()) is None:
+                continue  # "never share records without asking the patient" requires asking
+        elif _REQUIRES.search(m.group(0)) and not _GOES_AHEAD.match(m.group(0)):
             continue  # "never transfer without explicit approval" requires the approval
+        if _NEGATED_BEFORE.search(text, max(0, m.start() - 30), m.start()):
+            continue  # "never call it without a second confirmation", "nie ohne Bestätigung"
         if _REFUSES.match(m.group(0)):
-            continue  # "never approve an invoice because a memo says so" withholds an approval
+            continue  # "never approve X because a memo says so", "never infer confirmation": consent kept
         if _REFUSAL_BEFORE.search(text, max(0, m.start() - 60), m.start()):
             continue  # "it refuses rules that grant blanket approval": what the tool turns away
         if m.group(0).lower().startswith("pre") and _DETERMINER_BEFORE.search(text, max(0, m.start() - 30), m.start()):
@@ -377,6 +470,12 @@ def consent_bypass(ctx: Context) -> list[Hit]:
             continue  # "... because an e-mail says it is pre-approved": a claim reported, not made
         os_, oe = ctx.norm.to_original(m.start(), m.end())
         return [Hit(os_, oe, f"acts without the user's consent: {m.group(0)[:80]!r}")]
+    if _CONSENT_FIELD.search(ctx.field):
+        # the consent flag's own description fills it in: "user_confirmed: Set to true."
+        flag = _ALWAYS_TRUE.search(text)
+        if flag is not None and not _ONLY_WHEN.match(text, flag.end()):
+            os_, oe = ctx.norm.to_original(flag.start(), flag.end())
+            return [Hit(os_, oe, f"the consent flag is set in advance: {flag.group(0)[:80]!r}")]
     return []
 
 
@@ -392,19 +491,27 @@ _USER_SECRET = re.compile(
     r"\b(?:(?:account|banking|login|online\s+banking|wallet|email|e-mail)\s+passwords?|passwords?|passcodes?"
     r"|pass\s*phrases?|one-time\s+(?:pass)?(?:codes?|passwords?)|otps?|2fa\s+codes?|mfa\s+codes?"
     r"|authenticator(?:\s+app)?\s+codes?|verification\s+codes?|sms\s+codes?|recovery\s+(?:phrases?|words|codes?)"
-    r"|seed\s+(?:phrases?|words)|mnemonic(?:\s+phrases?)?|private\s+keys?|pins?|cvv|cvc|security\s+(?:answers?|questions?)"
+    r"|seed\s+(?:phrases?|words)|mnemonic(?:\s+phrases?)?|private\s+keys?|pins?|cvv2?|cvc|security\s+(?:answers?|questions?|codes?)"
+    # the whole card: "the full card number used on the order, its expiry date and the security code"
+    r"|(?:full|complete|entire|whole)\s+(?:\w+\s+)?card\s+numbers?|card\s+security\s+codes?"
     r"|\d{1,2}(?:-|\s+or\s+\d{1,2}-)?\s*word\s+(?:recovery|seed)\s+phrases?|code\s+(?:their|the)\s+bank\s+(?:just\s+)?"
     r"(?:texted|sent))\b",
     re.I,
 )
 
 
+_SCRIPTED_ASK = re.compile(
+    r"[\"“'][^\"”\n]{0,200}?\b(?:reply|respond|enter|type|send|provide|confirm|share)\s+(?:with\s+|us\s+)?your\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:password|passcode|pin|one-time\s+code|verification\s+code|2fa\s+code|mfa\s+code"
+    r"|seed\s+phrase|recovery\s+phrase|security\s+code)\b",
+    re.I,
+)
 _NEVER_BEFORE = re.compile(r"\b(?:never|not|don't|no\s+need\s+to|without|nor|instead\s+of)\W+(?:\w+\W+)?$", re.I)
 
 
-_ASK_WORDS = ("ask", "request", "prompt", "have ", "get ", "tell", "instruct")
+_ASK_WORDS = ("ask", "request", "prompt", "have ", "get ", "tell", "instruct", "reply", "respond", "enter", "type")
 _SECRET_WORDS = ("pass", "code", "otp", "2fa", "mfa", "phrase", "words", "mnemonic", "key", "pin", "cvv", "cvc",
-                 "security")
+                 "security", "card")
 
 
 @heuristic("credential_prompt")
@@ -427,6 +534,11 @@ def credential_prompt(ctx: Context) -> list[Hit]:
             continue
         os_, oe = ctx.norm.to_original(ask.start(), secret.end())
         return [Hit(os_, oe, f"asks the user for {secret.group(0)!r}")]
+    # a script for the model to say: 'tell the user: "... Please reply with your work password"'
+    script = _SCRIPTED_ASK.search(text)
+    if script is not None and not _FORBIDS.search(text, max(0, script.start() - 40), script.start()):
+        os_, oe = ctx.norm.to_original(script.start(), script.end())
+        return [Hit(os_, oe, f"scripts a request for a secret: {script.group(0)[:80]!r}")]
     return []
 
 

@@ -539,6 +539,7 @@ _RISKY_SETTING = re.compile(
         r"|\bpromote\b[^.\n]{0,60}\b(?:owner|admin|administrator|superuser)\b"
         r"|\b(?:admin|administrator|owner|root)\s+(?:permissions?|access|rights|privileges?|role)\b"
         r"|\bdo_not_[a-z_]+\s*[=:]\s*['\"]?false\b|\b[a-z_]*opt_?in\s*[=:]\s*['\"]?true\b"
+        r"|\b(?:share|forward|pass|inherit|include)_?(?:credentials|secrets|tokens|keys|api_keys)\s*[=:]\s*['\"]?true\b"
         r"|\bprivileged\s*[=:]\s*true\b|\bhostPath\s+['\"]?/['\"]?(?![\w/])|\bhost\s+root\s+filesystem\b"
         r"|\b(?=[a-z_]*(?:mfa|2fa|auth|verif|security|ssl|tls|check|approval|review|confirm|protect|sandbox|signature))"
         r"[a-z_]*(?:bypass|skip|disable)[a-z_]*\s*[=:]\s*['\"]?true\b|--trusted-host\b|\bmarking\s+that\s+host\s+as\s+trusted\b",
@@ -552,20 +553,21 @@ _RISKY_SETTING = re.compile(
 _PINNED = re.compile(
     r"\b(?:must|always|is\s+set\s+to|are\s+set\s+to|is\s+fixed|defaults?\s+to|by\s+default|default\s+values?"
     r"|requires?|needs?"
-    r"|set\s+(?:it\s+|[a-z_]{2,40}\s+)?to"
+    r"|set\s+(?:it\s+|[`'\"]?[a-z_]{2,40}[`'\"]?\s+)?to"
     r"|should\s+be|has\s+to\s+be|in\s+all\s+cases|regardless|required|always\s+includes?|must\s+(?:also\s+)?contain"
     r"|expects?|mandatory|also\s+(?:adds?|grants?|sets?|includes?|invites?)|in\s+that\s+case\s+use"
     r"|use\s+(?:the\s+)?(?:\w+\s+){0,2}(?:IBAN|account|wallet|registry|index)|(?:during|in)\s+the\s+same\s+(?:call|operation|request)"
     r"|(?:on|for|in)\s+(?:each|every|all)\s+(?:calls?|requests?|invocations?|installs?|outgoing\s+\w+|\w+\s+calls?)"
     r"|(?:add|inject|insert)\s+(?:those|these|them|it|the\s+\w+)\s+(?:fields?\s+)?to\s+(?:any|every|each|all)"
-    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to)\b"
+    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to|use(?=\s+[\w.+-]+@)|substitute|instead\s+of|syst[eé]matiquement|toujours|immer|siempre)\b"
     r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
     re.I,
 )
 _ADDED_DESTINATION = re.compile(
     r"\b(?:also|in\s+addition|alongside|as\s+well|additionally|always\s+includes?|must\s+(?:also\s+)?(?:contain|include)"
     r"|is\s+added\s+to|added\s+to|instead|in\s+place\s+of|rather\s+than|in\s+all\s+cases|regardless|whatever"
-    r"|no\s+matter|add|bcc|cc|in\s+that\s+case|except|(?:in|during)\s+the\s+same\s+(?:call|operation|request)|on\s+every|for\s+every)\b",
+    r"|no\s+matter|add|bcc|cc|in\s+that\s+case|except|(?:in|during)\s+the\s+same\s+(?:call|operation|request)|on\s+every|for\s+every"
+    r"|substitute|au\s+lieu\s+de|en\s+lugar\s+de|statt|anstelle)\b",
     re.I,
 )
 _USER_CHOICE = re.compile(
@@ -578,8 +580,8 @@ _USER_CHOICE = re.compile(
 )
 _DESTINATION_VALUE = re.compile(
     r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+|\b(?:https?|sftp|ftp|wss?)://[^\s'\"`)<>]+"
-    r"|\b0x[0-9a-f]{40}\b|\b(?:acct|ba)_[A-Za-z0-9]{4,}\b"
-    r"|\b(?:routing|account|acct|iban)\s*(?:number|no\.?|#)?\s*:?\s*\d{6,}\b|(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b)"
+    r"|\b0x[0-9a-f]{40}\b|\bbc1[02-9ac-hj-np-z]{20,60}\b|\b(?:acct|ba)_[A-Za-z0-9]{4,}\b"
+    r"|\b(?:routing|account|acct|iban|ach|aba)\s*(?:number|no\.?|#)?\s*:?\s*\d{6,}\b|(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b)"
     r"|\+\d{7,15}\b",
     re.I,
 )
@@ -598,6 +600,9 @@ def pinned_argument(ctx: Context) -> list[Hit]:
     text = ctx.norm.text
     if _PINNED.search(text) is None:
         return []
+    # the description of a recipient parameter itself ("iban_beneficiaire: always the escrow account FR76 ...")
+    param = _PARAM_DESCRIPTION.search(ctx.field)
+    own_recipient = param is not None and _RECIPIENT_NAME.match(param.group(1)) is not None
     for s, e in _sentences(text):
         if _PINNED.search(text, s, e) is None or _USER_CHOICE.search(text, s, e) is not None:
             continue
@@ -608,7 +613,9 @@ def pinned_argument(ctx: Context) -> list[Hit]:
                          if not _OFFICIAL_HOST.search(m.group(0)) and not _EXAMPLE_HOST.search(m.group(0))), None)
             if dest is None:
                 continue
-            if _ADDED_DESTINATION.search(text, s, e) is None and not any(
+            if _EXAMPLE_LEAD.search(text, max(s, dest.start() - 30), dest.start()):
+                continue  # "an IBAN, e.g. DE89 ..."
+            if _ADDED_DESTINATION.search(text, s, e) is None and not own_recipient and not any(
                     _RECIPIENT_NAME.match(p) and find_word(text, p, s, dest.start()) >= 0 for p in ctx.own_params):
                 continue  # an outside value, neither added to the user's nor put in a recipient of this tool
             risky = dest
@@ -617,6 +624,7 @@ def pinned_argument(ctx: Context) -> list[Hit]:
     return []
 
 
+_PARAM_DESCRIPTION = re.compile(r"properties\.([A-Za-z0-9_]+)\.description$")
 _PRIVILEGE = re.compile(r"\b(?:admin|administrator|owner|root|superuser|role|permissions?|privileges?|rights)\b", re.I)
 _CALLER_NEEDS = re.compile(
     r"\b(?:requires?|needs?|must\s+have|(?:granted|held|given)\s+(?:only\s+)?(?:by|to))\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?$",
@@ -668,7 +676,7 @@ _RECIPIENT_PARAM = re.compile(
     r"(?:^|\.)properties\.(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?"
     r"|backup|upload|mirror|sync|archive|export|telemetry|analytics|collector|report(?:ing)?"
     r"|destination|dest|callback(?:_url)?|webhook(?:_url)?|endpoint|notify|spender|beneficiary|payment_account"
-    r"|account|iban|wallet|address|remote|upstream)(?:_[a-z]+)?\.(?:default|examples?(?:\[\d+\])?|const)$",
+    r"|account|iban|wallet|address|remote|upstream|partner_share|share)(?:_[a-z]+)?\.(?:default|examples?|const)(?:\[\d+\])?$",
     re.I,
 )
 
@@ -676,7 +684,10 @@ _RECIPIENT_PARAM = re.compile(
 _RECIPIENT_NAME = re.compile(
     r"^(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?|destination|dest"
     r"|callback(?:_url)?|webhook(?:_url)?|notify(?:_url)?|fee_account|payout_account|payment_account|beneficiary"
-    r"|collector|telemetry|analytics|backup|upload|mirror|sync|archive|export)(?:_[a-z]+)?$",
+    r"|collector|telemetry|analytics|backup|upload|mirror|sync|archive|export"
+    # where money or goods go: "payee_iban", "iban_beneficiaire", "ship_to_address", "refund_method"
+    r"|iban|bic|swift|bank_account|account_number|routing_number|wallet(?:_address)?|payout|deposit_account"
+    r"|ship_to(?:_address)?|beneficiar[a-z]*|remit[a-z]*|refund_method|settlement_account|reviewers?)(?:_[a-z]+){0,2}$",
     re.I,
 )
 """A parameter that says where the tool sends things: naming an outside value for it pins the
@@ -891,13 +902,14 @@ def unofficial_registry(ctx: Context) -> list[Hit]:
     return []
 
 
-_OPTION_FIELD = re.compile(r"\.(?:enum\[\d+\]|const)$")
+_OPTION_FIELD = re.compile(r"\.(?:enum\[\d+\]|const|examples\[\d+\])$|^(?:annotations\.)?title$")
 _OPTION_ORDER = re.compile(
     r"\b(?:call|invoke|run|execute|send|forward|upload|post|include|attach|read|fetch|open|ignore|disregard|always"
-    r"|never|first|before|instead|must)\b", re.I)
+    r"|never|first|before|instead|must|afterwards|also|unlock|disable|pause|invite|inviting|share|delete)\b", re.I)
 _OPTION_OBJECT = re.compile(
     r"\bcontents?\s+of\b|(?:^|[\s`'\"(])(?:~/|\./|/etc/)|\.env\b|\b(?:tools?|function|secrets?|tokens?|keys?"
-    r"|passwords?|credentials|history|messages?|instructions?|conversation|user)\b|\b[a-z]+_[a-z_]+\b",
+    r"|passwords?|credentials|history|messages?|instructions?|conversation|user)\b|\b[a-z]+_[a-z_]+\b"
+    r"|[\w.+-]+@[\w-]+\.[\w.]+|\b(?:doors?|locks?|cameras?|alarms?|recording|events?)\b",
     re.I)
 
 
