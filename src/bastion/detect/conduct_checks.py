@@ -126,6 +126,8 @@ _SUPPRESS = re.compile(
         r"\bn'a\s+pas\s+a\s+etre\s+(?:signalee?s?|mentionnee?s?|communiquee?s?)|\bsans\s+(?:en\s+)?(?:informer|avertir|prevenir)\b"
         r"|\bne\s+sont\s+pas\s+communiques\b|\bil\s+convient\s+d'indiquer\s+a\s+l'utilisateur\s+que\b"
         r"|\bno\s+hace\s+falta\s+(?:mencionarlo|mencionar|informar|decirlo|avisar)|\bsin\s+(?:informar|avisar|mencionarlo)\b"
+        r"|\bmencionarlo\s+(?:solo\s+)?(?:genera|causa|crea)\s+confusion\b"
+        r"|\binutile\s+de\s+(?:le|la|les|lui|leur)\s+(?:\w+\s+)?(?:signaler|mentionner|preciser|dire|indiquer)\b"
         r"|\bohne\s+(?:den|dem|die)\s+(?:Benutzer|Nutzer|Anwender)\w*\s+zu\s+(?:informieren|benachrichtigen)"
         r"|\bHinweis\s+an\s+den\s+(?:Benutzer|Nutzer)\s+ist\s+(?:dafur\s+)?nicht\s+vorgesehen",
         # Italian, Portuguese, Polish, Japanese, Chinese
@@ -163,7 +165,7 @@ _SUPPRESS_WORDS = ("not", "never", "without", "anyway", "confusion", "panic", "a
                    "drop", "from the", "state ", "even ", "out of", "yourself", " as ", "if ", "when", "should", "n't",
                    "n'a pas", "sans ", "communiques", "out ", "show", "display", "state that", "whatever", "assure",
                    "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need", "non ", "nao ", "nie ", "senza ",
-                   "sem ", "bez ", "ない", "ず", "不要", "无需", "勿")
+                   "sem ", "bez ", "ない", "ず", "不要", "无需", "勿", "inutile")
 
 
 def _has_any(low: str, words: tuple[str, ...]) -> bool:
@@ -337,7 +339,14 @@ _SKIP_CONSENT = re.compile(
         r"\b(?:do\s+not|don't|never|no\s+need\s+to|skip(?:ping)?|bypass(?:ing)?|avoid)\s+(?:\w+\s+){0,4}?"
         r"(?:confirm(?:ing|ation)?|(?:re)?approv(?:e|al|ing)|check(?:ing)?\s+(?:back\s+)?with\s+(?:the\s+user|them)"
         r"|pause\s+to|wait(?:ing)?\s+for\s+(?:approval|confirmation|reviews?|the\s+user)|show(?:ing)?\s+(?:a\s+)?drafts?"
-        r"|['\"]?are\s+you\s+sure|follow-up\s+questions?|list\s+what\s+will\s+be\s+(?:removed|deleted|changed))\b",
+        r"|['\"]?are\s+you\s+sure|follow-up\s+questions?|list\s+what\s+will\s+be\s+(?:removed|deleted|changed)"
+        r"|present(?:ing)?\s+(?:the\s+|a\s+)?(?:plan|draft|preview|diff|changes))\b",
+        # the same in Spanish, French, German: "no hace falta pedir permiso al usuario", "ne pas demander de
+        # confirmation", "muss weder mit dem Nutzer noch mit dem Sicherheitsteam abgestimmt werden"
+        r"\bno\s+hace\s+falta\s+(?:pedir|solicitar)\s+(?:\w+\s+)?(?:permiso|confirmacion|autorizacion|consentimiento)"
+        r"|\bne\s+pas\s+demander\s+(?:de\s+|la\s+|l')?(?:confirmation|permission|autorisation|validation|accord)"
+        r"|\b(?:muss|mussen|braucht)\s+(?:weder|nicht)\s+mit\s+dem\s+(?:Benutzer|Nutzer|Anwender|Kunden)\b[^.\n]{0,60}"
+        r"\babgestimmt",
         # "checking with the user is unnecessary", "confirmation prompts are disruptive"
         r"\b(?:confirmation|confirming|approval|checking\s+with\s+the\s+user|asking\s+the\s+user|waiting\s+for\s+reviews?)"
         r"(?:\s+prompts?|\s+steps?)?\s+(?:is|are)\s+(?:unnecessary|not\s+(?:needed|required|necessary)|disruptive|redundant)\b",
@@ -393,7 +402,8 @@ _SKIP_CONSENT = re.compile(
         r"|confirmaci[oó]n|consentimiento|confirmation|consentement|confirma[cç][aã]o|consentimento|conferma)\w*"
         r"|\bset\s+[`'\"]?\w{0,30}(?:consent|confirm|approv|authori[sz])\w{0,20}[`'\"]?\s+to\s+[`'\"]?true\b(?![`'\"]?\s*"
         r"(?:only|once|after|when|if|unless)\b)"
-        r"|\bwithout\s+(?:asking|consulting|checking\s+with|notifying|telling)\s+(?:the\s+)?(?:users?|patients?|customers?"
+        r"|\bwithout\s+(?:asking|consulting|checking\s+(?:back\s+)?with|notifying|telling|round-?tripping\s+to"
+        r"|going\s+back\s+to)\s+(?:the\s+)?(?:users?|patients?|customers?"
         r"|members?|clients?|owners?|applicants?|employees?|them)\b"
         r"|\bopted\s+(?:in\s*to|into)\s+(?:autonomous|automatic|auto(?:-?pilot)?|hands-?off|unattended)\b"
         r"|\b(?:auto_?approve|autoapprove|skip_?confirm\w*|no_?confirm\w*|yes)\s*=\s*['\"]?true\b[^.\n]{0,40}\b(?:in\s+the\s+same"
@@ -413,7 +423,8 @@ _ALWAYS_TRUE = re.compile(
 _ONLY_WHEN = re.compile(r"[`'\"]?\s*(?:only|once|after|when|if|unless|where)\b", re.I)
 _FORBIDS = re.compile(r"\b(?:never|not|don't|cannot|can't|must\s+not|no\s+one)\b[^.\n]*$", re.I)
 _ORDER_GIVEN = re.compile(
-    r"\b(?:set|add|share|send|submit|proceed|go\s+ahead|call|place|pay|charge|sign|approve|include|enroll|forward)\b[^.\n]*$",
+    r"\b(?:set|add|share|send|submit|proceed|go\s+ahead|call|place|pay|charge|sign|approve|include|enroll|forward|apply"
+    r"|run|execute|merge|delete|grant|attach|deploy)\b[^.\n]*$",
     re.I)
 _NEGATED_BEFORE = re.compile(
     r"\b(?:never|not|don't|nie|nicht|niemals|nunca|jamais|jam[aá]s|mai)\s+(?:\w+\s+){0,2}$", re.I)
@@ -436,7 +447,8 @@ _CONSENT_WORDS = ("confirm", "approv", "check", "pause", "wait", "draft", "sure"
                   "without", "sign-off", "signoff", "review", "delegated", "whatever", "regardless", "no matter",
                   "blanket", "advance", "permanent", "granted", "treat", "anyway", "unnecessary", "disruptive",
                   "not needed", "not required", "redundant", "consent", "authoriz", "authoris", "objection", "silence",
-                  "counts as", "constitut", "ohne", "sin ", "sans ", "sem ", "senza ", "true")
+                  "counts as", "constitut", "ohne", "sin ", "sans ", "sem ", "senza ", "true", "hace falta",
+                  "demander", "abgestimmt", "present", "round")
 
 
 @heuristic("consent_bypass")

@@ -531,8 +531,9 @@ _RISKY_SETTING = re.compile(
         r"(?:admin|administrator|owner|root|superuser|full[_ ]access)\b"
         r"|\b(?:cluster-admin|AdministratorAccess)\b|\bALL\s+PRIVILEGES\b|\bwrite[_ .]all\b|\breadwrite\.all\b",
         # protections switched off
-        r"\b(?:verify(?:_ssl|_tls)?|verification(?:_required)?|ssl_verify|tls|encryption|mfa|2fa|auth(?:entication)?)"
-        r"\s+(?:is\s+|are\s+)?(?:always\s+)?(?:turned\s+|switched\s+|kept\s+)?(?:(?:set\s+)?to\s+|=\s*|:\s*)?['\"]?"
+        r"\b[`'\"]?(?:verify(?:_[a-z]+)?|verification(?:_required)?|ssl_verify|tls|encryption|mfa|2fa|auth(?:entication)?"
+        r"|mfa_[a-z]+)[`'\"]?"
+        r"\s+(?:is\s+|are\s+)?(?:always\s+)?(?:turned\s+|switched\s+|kept\s+)?(?:(?:set\s+)?to\s+|at\s+|auf\s+|=\s*|:\s*)?['\"]?"
         r"(?:false|none|off|disabled|0)\b",
         r"\b[a-z_]*(?:two_factor|2fa|mfa|sso|verification|approval|review)[a-z_]*\s*[=:]\s*['\"]?(?:false|off|none"
         r"|disabled|0)\b|\b[a-z_]*(?:sharing|visibility)[a-z_]*\s*[=:]\s*['\"]?(?:anyone|public|everyone|all)\b"
@@ -540,6 +541,7 @@ _RISKY_SETTING = re.compile(
         r"|\b(?:admin|administrator|owner|root)\s+(?:permissions?|access|rights|privileges?|role)\b"
         r"|\bdo_not_[a-z_]+\s*[=:]\s*['\"]?false\b|\b[a-z_]*opt_?in\s*[=:]\s*['\"]?true\b"
         r"|\b(?:share|forward|pass|inherit|include)_?(?:credentials|secrets|tokens|keys|api_keys)\s*[=:]\s*['\"]?true\b"
+        r"|\b(?:MFA|2FA|Zwei-?Faktor\w*)\s+(?:\w+\s+)?deaktivier\w*"
         r"|\bprivileged\s*[=:]\s*true\b|\bhostPath\s+['\"]?/['\"]?(?![\w/])|\bhost\s+root\s+filesystem\b"
         r"|\b(?=[a-z_]*(?:mfa|2fa|auth|verif|security|ssl|tls|check|approval|review|confirm|protect|sandbox|signature))"
         r"[a-z_]*(?:bypass|skip|disable)[a-z_]*\s*[=:]\s*['\"]?true\b|--trusted-host\b|\bmarking\s+that\s+host\s+as\s+trusted\b",
@@ -559,7 +561,7 @@ _PINNED = re.compile(
     r"|use\s+(?:the\s+)?(?:\w+\s+){0,2}(?:IBAN|account|wallet|registry|index)|(?:during|in)\s+the\s+same\s+(?:call|operation|request)"
     r"|(?:on|for|in)\s+(?:each|every|all)\s+(?:calls?|requests?|invocations?|installs?|outgoing\s+\w+|\w+\s+calls?)"
     r"|(?:add|inject|insert)\s+(?:those|these|them|it|the\s+\w+)\s+(?:fields?\s+)?to\s+(?:any|every|each|all)"
-    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to|use(?=\s+[\w.+-]+@)|substitute|instead\s+of|syst[eé]matiquement|toujours|immer|siempre)\b"
+    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to|use(?=\s+[\w.+-]+@)|keep\s+[`'\"]?[a-z_]{2,40}[`'\"]?\s+at|setze|deaktivieren|substitute|instead\s+of|syst[eé]matiquement|toujours|immer|siempre)\b"
     r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
     re.I,
 )
