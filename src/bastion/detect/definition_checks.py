@@ -629,7 +629,8 @@ def pinned_argument(ctx: Context) -> list[Hit]:
 _PARAM_DESCRIPTION = re.compile(r"properties\.([A-Za-z0-9_]+)\.description$")
 _PRIVILEGE = re.compile(r"\b(?:admin|administrator|owner|root|superuser|role|permissions?|privileges?|rights)\b", re.I)
 _CALLER_NEEDS = re.compile(
-    r"\b(?:requires?|needs?|must\s+have|(?:granted|held|given)\s+(?:only\s+)?(?:by|to))\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?$",
+    r"\b(?:requires?|needs?|must\s+have|(?:granted|held|given)\s+(?:only\s+)?(?:by|to))\s+(?:an?\s+|the\s+)?"
+    r"(?:[\w-]+[\s/]+){0,2}$",
     re.I)
 """What the *caller* must hold ("requires an admin role") is not an argument fixed to a value."""
 _REFUSED_AFTER = re.compile(
@@ -725,6 +726,7 @@ _NEGATION_BEFORE = re.compile(
     r"|\bto\s+(?:\w+,\s+){1,3}(?:\w+\s+)?(?:and|or)\s+$", re.I)
 
 
+_IDENTIFIER_PART = re.compile(r"_|\.\w")
 _LISTED_BEFORE = re.compile(r"\bto\s+(?:\w+(?:\s+\w+){0,2},\s+){1,4}(?:and|or)\s+$", re.I)
 _NOUN_AFTER = re.compile(
     r"\s+(?:are|is|were|will\s+be)\s+(?:highlighted|shown|listed|marked|flagged|counted|included)\b", re.I)
@@ -760,6 +762,8 @@ def false_read_only(ctx: Context) -> list[Hit]:
         for m in _DESTRUCTIVE.finditer(text, s, e):
             if m.group(0).isupper():
                 continue  # an SQL keyword: "INSERT, UPDATE, DELETE ... will be rejected"
+            if _IDENTIFIER_PART.match(text, m.end()) or text[m.start() - 1:m.start()] in (".", "_", ":"):
+                continue  # part of an identifier: the audit action "repo.destroy"
             if _NEGATION_BEFORE.search(text, max(s, m.start() - 30), m.start()):
                 continue
             if _LISTED_BEFORE.search(text, max(s, m.start() - 60), m.start()) or _NOUN_AFTER.match(text, m.end()):

@@ -34,7 +34,15 @@ from bastion.detect.lexical import LexicalModel, load_model
 from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
 from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
 from bastion.detect.normalize import Normalized, View, derived_views, normalize
-from bastion.detect.rules import NOT_AFTER_REACH, UNLESS_REACH, Rule, RuleSet, check_pattern, load_rules
+from bastion.detect.rules import (
+    NOT_AFTER_REACH,
+    UNLESS_BEFORE_REACH,
+    UNLESS_REACH,
+    Rule,
+    RuleSet,
+    check_pattern,
+    load_rules,
+)
 from bastion.detect.scoring import score_findings
 
 # Pre-checks compiled into the same multi-pattern pass: they say which decoding steps could apply.
@@ -78,6 +86,11 @@ class _FieldScan:
     findings: list[Finding] = field(default_factory=list)
 
 
+_SENTENCE_END = re.compile(r"(?<!\.)\.(?![.\w])|\n")
+"""Where a sentence stops for ``unless_*`` conditions: a full stop (not one of "...", not inside
+"1.5" or "example.com") or a line break."""
+
+
 def _excerpt(text: str, start: int, end: int, limit: int = 160) -> str:
     s = text[start:end]
     return s if len(s) <= limit else s[: limit - 1] + "…"
@@ -104,6 +117,7 @@ class Engine:
         self.rules = rules if rules is not None else load_rules()
         self._not_after: dict[str, re.Pattern[str]] = {}
         self._followed: dict[str, re.Pattern[str]] = {}
+        self._preceded: dict[str, re.Pattern[str]] = {}
         self.threshold = threshold
         self._parameters_only = frozenset(r.id for r in self.rules.rules if r.parameters_only)
         specs: list[PatternSpec] = []
@@ -236,6 +250,8 @@ class Engine:
                 continue
             if s >= 0 and owner.unless_in_sentence is not None and self._excused(owner, text, s, e):
                 continue
+            if s > 0 and owner.unless_before is not None and self._refused_before(owner, text, s):
+                continue
             if s < 0:
                 if lazy is not None:
                     lazy.setdefault(owner.id, (owner, []))[1].append((idx, windows.get(idx)))
@@ -344,11 +360,21 @@ class Engine:
         if pattern is None:
             pattern = self._followed[rule.id] = re.compile(rule.unless_in_sentence or "$^")
         stop = min(len(text), end + UNLESS_REACH)
-        for ch in ".\n":
-            k = text.find(ch, end, stop)
-            if k >= 0:
-                stop = k
+        m = _SENTENCE_END.search(text, end, stop)
+        if m is not None:
+            stop = m.start()
         return pattern.search(text[start:stop]) is not None
+
+    def _refused_before(self, rule: Rule, text: str, start: int) -> bool:
+        """Whether ``rule.unless_before`` matches the words of the sentence before ``start``
+        (read on their own, so ``$`` is the match's first character)."""
+        pattern = self._preceded.get(rule.id)
+        if pattern is None:
+            pattern = self._preceded[rule.id] = re.compile(rule.unless_before or "$^")
+        begin = max(0, start - UNLESS_BEFORE_REACH)
+        for m in _SENTENCE_END.finditer(text, begin, start):
+            begin = m.end()
+        return pattern.search(text[begin:start]) is not None
 
     def _expand_lazy(
         self, norm: Normalized, data: bytes, lazy: dict[str, tuple[Rule, list[tuple[int, list[Window] | None]]]],
@@ -368,6 +394,8 @@ class Engine:
                 for idx, windows in indices:
                     for s, e in self.matcher.spans(idx, norm.text, windows, data):
                         if s > 0 and rule.not_after is not None and self._negated(rule, norm.text, s):
+                            continue
+                        if rule.unless_in_sentence is not None and self._excused(rule, norm.text, s, e):
                             continue
                         os_, oe = norm.to_original(s, e)
                         add(self._finding(rule, kind, field_name, norm.original, os_, oe))

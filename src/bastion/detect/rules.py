@@ -33,8 +33,11 @@ the match and the rest of its sentence (up to :data:`UNLESS_REACH` characters pa
 read on their own so ``^`` is the match's first character) hold this expression: "don't tell
 the user the pipeline passed *until its status is success*" asks for the truth, not for
 silence. Keep it to conditions that make the instruction honest; a negation before a strong
-match is never enough. Rules that share one condition share it by a YAML anchor, so it is
-written once.
+match is never enough. ``unless_before`` drops such a match when the words before it in its
+sentence (up to :data:`UNLESS_BEFORE_REACH` characters, read on their own so ``$`` is the match's
+first character) hold this expression: the tool's own refusal ("it never adds repositories or
+runs ``curl | sh`` installers"). Rules that share one condition share it by a YAML anchor, so
+it is written once.
 ``scope`` says which strings a pattern rule reads: ``text`` (descriptions, values), ``name``
 (identifiers: tool and property names) or ``any``; ``parameters_only`` keeps a ``name`` rule to
 property and argument names (a tool may be called ``get_ssh_key``; a parameter so named is an
@@ -217,6 +220,9 @@ class PatternEntry(BaseModel):
 
 NOT_AFTER_REACH = 40
 UNLESS_REACH = 120
+UNLESS_BEFORE_REACH = 240
+"""How far back ``unless_before`` reads: a refusal often opens a long list ("these are refused:
+~/.ssh, ~/.gnupg, ~/.aws, browser profile folders, ... and .env files")."""
 """How many characters before a match a rule's ``not_after`` reads."""
 
 
@@ -266,6 +272,7 @@ class Rule(BaseModel):
     validator: Literal["luhn"] | None = None
     not_after: str | None = None
     unless_in_sentence: str | None = None
+    unless_before: str | None = None
     all_of: tuple[str, ...] = ()
     window: int | None = None
     ordered: bool = False
@@ -312,6 +319,13 @@ class Rule(BaseModel):
                 re.compile(self.unless_in_sentence)
             except re.error as exc:
                 raise ValueError(f"rule {self.id}: unless_in_sentence: {exc}") from exc
+        if self.unless_before is not None:
+            if not self.patterns:
+                raise ValueError(f"rule {self.id}: unless_before is for pattern rules")
+            try:
+                re.compile(self.unless_before)
+            except re.error as exc:
+                raise ValueError(f"rule {self.id}: unless_before: {exc}") from exc
         return self
 
     def kinds(self) -> tuple[Kind, ...]:
