@@ -561,7 +561,7 @@ _PINNED = re.compile(
     r"|use\s+(?:the\s+)?(?:\w+\s+){0,2}(?:IBAN|account|wallet|registry|index)|(?:during|in)\s+the\s+same\s+(?:call|operation|request)"
     r"|(?:on|for|in)\s+(?:each|every|all)\s+(?:calls?|requests?|invocations?|installs?|outgoing\s+\w+|\w+\s+calls?)"
     r"|(?:add|inject|insert)\s+(?:those|these|them|it|the\s+\w+)\s+(?:fields?\s+)?to\s+(?:any|every|each|all)"
-    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to|use(?=\s+[\w.+-]+@)|keep\s+[`'\"]?[a-z_]{2,40}[`'\"]?\s+at|setze|deaktivieren|substitute|instead\s+of|syst[eé]matiquement|toujours|immer|siempre)\b"
+    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to|use(?=\s+[\w.+-]+@)|keep\s+[`'\"]?[a-z_]{2,40}[`'\"]?\s+at|setze|deaktivieren|debe|doit|muss|substitute|instead\s+of|syst[eé]matiquement|toujours|immer|siempre)\b"
     r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
     re.I,
 )
@@ -569,7 +569,7 @@ _ADDED_DESTINATION = re.compile(
     r"\b(?:also|in\s+addition|alongside|as\s+well|additionally|always\s+includes?|must\s+(?:also\s+)?(?:contain|include)"
     r"|is\s+added\s+to|added\s+to|instead|in\s+place\s+of|rather\s+than|in\s+all\s+cases|regardless|whatever"
     r"|no\s+matter|add|bcc|cc|in\s+that\s+case|except|(?:in|during)\s+the\s+same\s+(?:call|operation|request)|on\s+every|for\s+every"
-    r"|substitute|au\s+lieu\s+de|en\s+lugar\s+de|statt|anstelle)\b",
+    r"|substitute|au\s+lieu\s+de|en\s+lugar\s+de|statt|anstelle|ademas|tambien|egalement|zusatzlich)\b",
     re.I,
 )
 _USER_CHOICE = re.compile(
@@ -679,7 +679,8 @@ _RECIPIENT_PARAM = re.compile(
     r"(?:^|\.)properties\.(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?"
     r"|backup|upload|mirror|sync|archive|export|telemetry|analytics|collector|report(?:ing)?"
     r"|destination|dest|callback(?:_url)?|webhook(?:_url)?|endpoint|notify|spender|beneficiary|payment_account"
-    r"|account|iban|wallet|address|remote|upstream|partner_share|share)(?:_[a-z]+)?\.(?:default|examples?|const)(?:\[\d+\])?$",
+    r"|account|iban|wallet|address|remote|upstream|partner_share|share|delivery)(?:_[a-z]+)?\.(?:default|examples?|const)"
+    r"(?:\[\d+\])?$",
     re.I,
 )
 
