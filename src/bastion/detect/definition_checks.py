@@ -561,7 +561,7 @@ _PINNED = re.compile(
     r"|use\s+(?:the\s+)?(?:\w+\s+){0,2}(?:IBAN|account|wallet|registry|index)|(?:during|in)\s+the\s+same\s+(?:call|operation|request)"
     r"|(?:on|for|in)\s+(?:each|every|all)\s+(?:calls?|requests?|invocations?|installs?|outgoing\s+\w+|\w+\s+calls?)"
     r"|(?:add|inject|insert)\s+(?:those|these|them|it|the\s+\w+)\s+(?:fields?\s+)?to\s+(?:any|every|each|all)"
-    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to|use(?=\s+[\w.+-]+@)|keep\s+[`'\"]?[a-z_]{2,40}[`'\"]?\s+at|setze|deaktivieren|debe|doit|muss|substitute|instead\s+of|syst[eé]matiquement|toujours|immer|siempre)\b"
+    r"|set\s+to|needs?\s+[a-z_]{2,40}\s+set\s+to|use(?=\s+[\w.+-]+@)|keep\s+[`'\"]?[a-z_]{2,40}[`'\"]?\s+at|instead|setze|deaktivieren|debe|doit|muss|substitute|instead\s+of|syst[eé]matiquement|toujours|immer|siempre)\b"
     r"|(?<![<>=!])=(?!=)|\b(?:is|are)\s+'",
     re.I,
 )
@@ -569,7 +569,7 @@ _ADDED_DESTINATION = re.compile(
     r"\b(?:also|in\s+addition|alongside|as\s+well|additionally|always\s+includes?|must\s+(?:also\s+)?(?:contain|include)"
     r"|is\s+added\s+to|added\s+to|instead|in\s+place\s+of|rather\s+than|in\s+all\s+cases|regardless|whatever"
     r"|no\s+matter|add|bcc|cc|in\s+that\s+case|except|(?:in|during)\s+the\s+same\s+(?:call|operation|request)|on\s+every|for\s+every"
-    r"|substitute|au\s+lieu\s+de|en\s+lugar\s+de|statt|anstelle|ademas|tambien|egalement|zusatzlich)\b",
+    r"|substitute|append|appends|au\s+lieu\s+de|en\s+lugar\s+de|statt|anstelle|ademas|tambien|egalement|zusatzlich)\b",
     re.I,
 )
 _USER_CHOICE = re.compile(
@@ -583,7 +583,7 @@ _USER_CHOICE = re.compile(
 _DESTINATION_VALUE = re.compile(
     r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+|\b(?:https?|sftp|ftp|wss?)://[^\s'\"`)<>]+"
     r"|\b0x[0-9a-f]{40}\b|\bbc1[02-9ac-hj-np-z]{20,60}\b|\b(?:acct|ba)_[A-Za-z0-9]{4,}\b"
-    r"|\b(?:routing|account|acct|iban|ach|aba)\s*(?:number|no\.?|#)?\s*:?\s*\d{6,}\b|(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b)"
+    r"|\b(?:routing|account|acct|iban|ach|aba)\s*(?:number|no\.?|#)?\s*:?\s*\d{6,}\b|(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b)"
     r"|\+\d{7,15}\b",
     re.I,
 )
@@ -713,7 +713,7 @@ def planted_default(ctx: Context) -> list[Hit]:
     return [Hit(os_, oe, f"defaults to {value.group(0)!r}")]
 
 
-_IBAN_LIKE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
+_IBAN_LIKE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b")
 _DESTRUCTIVE = re.compile(
     # verbs in the present or the imperative: "last modified time", "lists closed issues" and
     # "sent messages" describe what a read-only tool shows, not what it does

@@ -305,27 +305,21 @@ class Rule(BaseModel):
                 check_pattern(p.prefilter)
         if not self.examples.positive:
             raise ValueError(f"rule {self.id}: at least one positive example is required")
-        if self.not_after is not None:
-            if not self.weak or not self.patterns:
-                raise ValueError(f"rule {self.id}: not_after is for weak pattern rules")
+        # the conditions that excuse a match: each for the rules that can use it, each a valid expression
+        for key, value, usable, kinds in (
+            ("not_after", self.not_after, self.weak and bool(self.patterns), "weak pattern rules"),
+            ("unless_in_sentence", self.unless_in_sentence, bool(self.patterns) or self.heuristic is not None,
+             "pattern and heuristic rules"),
+            ("unless_before", self.unless_before, bool(self.patterns), "pattern rules"),
+        ):
+            if value is None:
+                continue
+            if not usable:
+                raise ValueError(f"rule {self.id}: {key} is for {kinds}")
             try:
-                re.compile(self.not_after)
+                re.compile(value)
             except re.error as exc:
-                raise ValueError(f"rule {self.id}: not_after: {exc}") from exc
-        if self.unless_in_sentence is not None:
-            if not self.patterns and self.heuristic is None:
-                raise ValueError(f"rule {self.id}: unless_in_sentence is for pattern and heuristic rules")
-            try:
-                re.compile(self.unless_in_sentence)
-            except re.error as exc:
-                raise ValueError(f"rule {self.id}: unless_in_sentence: {exc}") from exc
-        if self.unless_before is not None:
-            if not self.patterns:
-                raise ValueError(f"rule {self.id}: unless_before is for pattern rules")
-            try:
-                re.compile(self.unless_before)
-            except re.error as exc:
-                raise ValueError(f"rule {self.id}: unless_before: {exc}") from exc
+                raise ValueError(f"rule {self.id}: {key}: {exc}") from exc
         return self
 
     def kinds(self) -> tuple[Kind, ...]:
