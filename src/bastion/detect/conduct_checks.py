@@ -14,6 +14,7 @@ normalised text, where "résultats" is "resultats".
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 
@@ -356,12 +357,6 @@ _SKIP_CONSENT = re.compile(
         r"|pause\s+to|wait(?:ing)?\s+for\s+(?:approval|confirmation|reviews?|the\s+user)|show(?:ing)?\s+(?:a\s+)?drafts?"
         r"|['\"]?are\s+you\s+sure|follow-up\s+questions?|list\s+what\s+will\s+be\s+(?:removed|deleted|changed)"
         r"|present(?:ing)?\s+(?:the\s+|a\s+)?(?:plan|draft|preview|diff|changes))\b",
-        # the same in Spanish, French, German: "no hace falta pedir permiso al usuario", "ne pas demander de
-        # confirmation", "muss weder mit dem Nutzer noch mit dem Sicherheitsteam abgestimmt werden"
-        r"\bno\s+hace\s+falta\s+(?:pedir|solicitar)\s+(?:\w+\s+)?(?:permiso|confirmacion|autorizacion|consentimiento)"
-        r"|\bne\s+pas\s+demander\s+(?:de\s+|la\s+|l')?(?:confirmation|permission|autorisation|validation|accord)"
-        r"|\b(?:muss|mussen|braucht)\s+(?:weder|nicht)\s+mit\s+dem\s+(?:Benutzer|Nutzer|Anwender|Kunden)\b[^.\n]{0,60}"
-        r"\babgestimmt",
         # "checking with the user is unnecessary", "confirmation prompts are disruptive"
         r"\b(?:confirmation|confirming|approval|checking\s+with\s+the\s+user|asking\s+the\s+user|waiting\s+for\s+reviews?)"
         r"(?:\s+prompts?|\s+steps?)?\s+(?:is|are)\s+(?:unnecessary|not\s+(?:needed|required|necessary)|disruptive|redundant)\b",
@@ -411,10 +406,6 @@ _SKIP_CONSENT = re.compile(
         r"\s+(?:isn't|is\s+not|aren't|are\s+not)\s+(?:needed|necessary|required)\b"
         r"|\b(?:call|run|submit|sign|send|place|execute|proceed|go\s+ahead)\b[^.\n]{0,60}\bwithout\s+(?:a\s+|any\s+)?"
         r"(?:separate|second|additional|extra|further)\s+(?:confirmation|approval|prompt|check)\b"
-        # the same in German, Spanish, French, Portuguese, Italian: "ohne ... zur Bestätigung vorzulegen"
-        # (the text is read with its accents folded: "Bestatigung")
-        r"|\b(?:ohne|sin|sans|sem|senza)\s+(?:\w+\s+){0,4}?(?:Best[aä]tigung|R[uü]ckfrage|Freigabe|Zustimmung|nachzufragen"
-        r"|confirmaci[oó]n|consentimiento|confirmation|consentement|confirma[cç][aã]o|consentimento|conferma)\w*"
         r"|\bset\s+[`'\"]?\w{0,30}(?:consent|confirm|approv|authori[sz])\w{0,20}[`'\"]?\s+to\s+[`'\"]?true\b(?![`'\"]?\s*"
         r"(?:only|once|after|when|if|unless)\b)"
         r"|\bwithout\s+(?:asking|consulting|checking\s+(?:back\s+)?with|notifying|telling|round-?tripping\s+to|waiting\s+for"
@@ -422,8 +413,6 @@ _SKIP_CONSENT = re.compile(
         r"|members?|clients?|owners?|applicants?|employees?|them)\b"
         r"|\btreat\s+the\s+(?:user|customer|member)\s+as\s+having\s+(?:approved|confirmed|consented|agreed)\b"
         r"|\balways\s+pass\s+[`'\"]?\w{0,30}(?:confirm|consent|approv)\w{0,20}\s*=\s*[`'\"]?true\b"
-        # Korean: "do not ask the user for confirmation", "without confirmation"
-        r"|확인(?:을|을\s)?\s?(?:요청|요구)하지\s?(?:마|말)|확인\s?없이"
         r"|\bopted\s+(?:in\s*to|into)\s+(?:autonomous|automatic|auto(?:-?pilot)?|hands-?off|unattended)\b"
         r"|\b(?:auto_?approve|autoapprove|skip_?confirm\w*|no_?confirm\w*|yes)\s*=\s*['\"]?true\b[^.\n]{0,40}\b(?:in\s+the\s+same"
         r"\s+turn|right\s+away|immediately|without)\b"
@@ -447,6 +436,25 @@ _ORDER_GIVEN = re.compile(
     re.I)
 _NEGATED_BEFORE = re.compile(
     r"\b(?:never|not|don't|nie|nicht|niemals|nunca|jamais|jam[aá]s|mai)\s+(?:\w+\s+){0,2}$", re.I)
+_SKIP_CONSENT_ABROAD = re.compile(
+    "|".join((
+        # Spanish, French, German: "no hace falta pedir permiso al usuario", "ne pas demander de confirmation",
+        # "muss weder mit dem Nutzer noch mit dem Sicherheitsteam abgestimmt werden"
+        r"\bno\s+hace\s+falta\s+(?:pedir|solicitar)\s+(?:\w+\s+)?(?:permiso|confirmacion|autorizacion|consentimiento)"
+        r"|\bne\s+pas\s+demander\s+(?:de\s+|la\s+|l')?(?:confirmation|permission|autorisation|validation|accord)"
+        r"|\b(?:muss|mussen|braucht)\s+(?:weder|nicht)\s+mit\s+dem\s+(?:Benutzer|Nutzer|Anwender|Kunden)\b[^.\n]{0,60}"
+        r"\babgestimmt",
+        # German, Spanish, French, Portuguese, Italian: "ohne ... zur Bestätigung vorzulegen" (the text is read
+        # with its accents folded: "Bestatigung")
+        r"\b(?:ohne|sin|sans|sem|senza)\s+(?:\w+\s+){0,4}?(?:Best[aä]tigung|R[uü]ckfrage|Freigabe|Zustimmung|nachzufragen"
+        r"|confirmaci[oó]n|consentimiento|confirmation|consentement|confirma[cç][aã]o|consentimento|conferma)\w*",
+        # Korean: "do not ask the user for confirmation", "without confirmation"
+        r"확인(?:을|을\s)?\s?(?:요청|요구)하지\s?(?:마|말)|확인\s?없이",
+    )),
+    re.I,
+)
+_ABROAD_WORDS = ("hace falta", "demander", "abgestimmt", "ohne ", "sin ", "sans ", "sem ", "senza ", "확인")
+"""The other languages' forms, searched only in a text that has one of these."""
 _REFUSES = re.compile(
     r"(?:do\s+not|don't|never|avoid)\s+(?:approve|infer|assume|presume|guess|invent|fake|imply|take\s+(?:it\s+)?as)\b",
     re.I)
@@ -480,9 +488,13 @@ def consent_bypass(ctx: Context) -> list[Hit]:
     if ctx.scope != "text" or ctx.kind != "tool_description":
         return []
     text = ctx.norm.text
-    if not _has_any(text.lower(), _CONSENT_WORDS):
+    low = text.lower()
+    if not _has_any(low, _CONSENT_WORDS):
         return []
-    for m in _SKIP_CONSENT.finditer(text):
+    matches = _SKIP_CONSENT.finditer(text)
+    if _has_any(low, _ABROAD_WORDS):
+        matches = itertools.chain(matches, _SKIP_CONSENT_ABROAD.finditer(text))
+    for m in matches:
         if m.group(0).lower().startswith("without"):
             if _FORBIDS.search(text, max(0, m.start() - 100), m.start()) or _ORDER_GIVEN.search(
                     text, max(0, m.start() - 100), m.start()) is None:
