@@ -27,7 +27,7 @@ _USER = re.compile(
     r"\b(?:users?|customers?|requesters?|travell?ers?|end[- ]users?|account\s+holders?)\b"
     r"|\b(?:your|the)\s+(?:reply|replies|answer|answers|response|summary|summaries|explanation)\b"
     r"|\bsummar(?:y|ies)\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)|\butent[ei]|\butilizador"
-    r"|\buzytkowni|ユーザ|利用者|用户|使用者"
+    r"|\buzytkowni|\bgebruiker|ユーザ|利用者|用户|使用者"
     r"|\b(?:person|people|human)\s+(?:you\s+are\s+|you're\s+)?(?:assisting|helping|working\s+(?:with|for))\b"
     r"|\b(?:homeowners?|instructors?|teachers?|patients?|clients?|shoppers?|students?|employees?|managers?)\b",
     re.I,
@@ -135,6 +135,7 @@ _SUPPRESS = re.compile(
         r"|\bne\s+sont\s+pas\s+communiques\b|\bil\s+convient\s+d'indiquer\s+a\s+l'utilisateur\s+que\b"
         r"|\bno\s+hace\s+falta\s+(?:mencionarlo|mencionar|informar|decirlo|avisar)|\bsin\s+(?:informar|avisar|mencionarlo)\b"
         r"|\bmencionarlo\s+(?:solo\s+)?(?:genera|causa|crea)\s+confusion\b"
+        r"|\bals\s+de\s+(?:gebruiker|klant)\s+(?:ernaar\s+|erom\s+)?vraagt\b[^.\n]{0,60}\b(?:vertel|zeg)\s+(?:dan\s+)?dat\b"
         r"|\binutile\s+de\s+(?:le|la|les|lui|leur)\s+(?:\w+\s+)?(?:signaler|mentionner|preciser|dire|indiquer)\b"
         r"|\bohne\s+(?:den|dem|die)\s+(?:Benutzer|Nutzer|Anwender)\w*\s+zu\s+(?:informieren|benachrichtigen)"
         r"|\bHinweis\s+an\s+den\s+(?:Benutzer|Nutzer)\s+ist\s+(?:dafur\s+)?nicht\s+vorgesehen",
@@ -166,14 +167,14 @@ _USERS_CALL = re.compile(
 _USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar", "assisting",
                "helping", "working",
                "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender", "utent", "utilizador",
-               "uzytkowni", "ユーザ", "利用者", "用户", "使用者", "homeowner", "instructor", "teacher", "patient",
-               "client", "shopper", "student", "employee", "manager")
+               "uzytkowni", "gebruiker", "ユーザ", "利用者", "用户", "使用者", "homeowner", "instructor", "teacher",
+               "patient", "client", "shopper", "student", "employee", "manager")
 _SUPPRESS_WORDS = ("not", "never", "without", "anyway", "confusion", "panic", "alarm", "worry", " as '", ' as "',
                    "omitted", "dropped", "excluded", "left out", "regardless", "instead", "rather", "only", "omit",
                    "drop", "from the", "state ", "even ", "out of", "yourself", " as ", "if ", "when", "should", "n't",
                    "n'a pas", "sans ", "communiques", "out ", "show", "display", "state that", "whatever", "assure",
                    "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need", "non ", "nao ", "nie ", "senza ",
-                   "sem ", "bez ", "ない", "ず", "不要", "无需", "勿", "inutile")
+                   "sem ", "bez ", "ない", "ず", "不要", "无需", "勿", "inutile", "vraagt")
 
 
 def _has_any(low: str, words: tuple[str, ...]) -> bool:
@@ -413,6 +414,7 @@ _SKIP_CONSENT = re.compile(
         r"|members?|clients?|owners?|applicants?|employees?|them)\b"
         r"|\btreat\s+the\s+(?:user|customer|member)\s+as\s+having\s+(?:approved|confirmed|consented|agreed)\b"
         r"|\balways\s+pass\s+[`'\"]?\w{0,30}(?:confirm|consent|approv)\w{0,20}\s*=\s*[`'\"]?true\b"
+        r"|\bsafe\s+to\s+(?:run|call|use)\s+without\s+(?:asking|confirmation|confirming|approval)\b"
         r"|\bopted\s+(?:in\s*to|into)\s+(?:autonomous|automatic|auto(?:-?pilot)?|hands-?off|unattended)\b"
         r"|\b(?:auto_?approve|autoapprove|skip_?confirm\w*|no_?confirm\w*|yes)\s*=\s*['\"]?true\b[^.\n]{0,40}\b(?:in\s+the\s+same"
         r"\s+turn|right\s+away|immediately|without)\b"
@@ -446,7 +448,7 @@ _SKIP_CONSENT_ABROAD = re.compile(
         r"\babgestimmt",
         # German, Spanish, French, Portuguese, Italian: "ohne ... zur Bestätigung vorzulegen" (the text is read
         # with its accents folded: "Bestatigung")
-        r"\b(?:ohne|sin|sans|sem|senza)\s+(?:\w+\s+){0,4}?(?:Best[aä]tigung|R[uü]ckfrage|Freigabe|Zustimmung|nachzufragen"
+        r"\b(?:ohne|sin|sans|sem|senza)\s+(?:\w+\s+){0,8}?(?:Best[aä]tigung|R[uü]ckfrage|Freigabe|Zustimmung|nachzufragen"
         r"|confirmaci[oó]n|consentimiento|confirmation|consentement|confirma[cç][aã]o|consentimento|conferma)\w*",
         # Korean: "do not ask the user for confirmation", "without confirmation"
         r"확인(?:을|을\s)?\s?(?:요청|요구)하지\s?(?:마|말)|확인\s?없이",
@@ -467,14 +469,14 @@ _HEARSAY = re.compile(
     r"\b(?:says?|claims?|claimed|states?|stating|marked|labell?ed|asserts?)\s+(?:that\s+)?(?:(?:it|they|this)\s+)?"
     r"(?:(?:is|are|was|were|has\s+been|have\s+been)\s+)?$", re.I)
 _GOES_AHEAD = re.compile(
-    r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act|call|run|submit|sign|send|place|execute)\b", re.I)
+    r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act|call|run|submit|sign|send|place|execute|safe\s+to)\b", re.I)
 _REQUIRES = re.compile(r"\b(?:without|unless|until|before|except|only\s+after)\b", re.I)
 _CONSENT_WORDS = ("confirm", "approv", "check", "pause", "wait", "draft", "sure", "follow-up", "list what", "standing",
                   "ask", "consent", "authori", "permission", "opted", "=", "immediately", "right away", "automatically",
                   "without", "sign-off", "signoff", "review", "delegated", "whatever", "regardless", "no matter",
                   "blanket", "advance", "permanent", "granted", "treat", "anyway", "unnecessary", "disruptive",
                   "not needed", "not required", "redundant", "consent", "authoriz", "authoris", "objection", "silence",
-                  "counts as", "constitut", "ohne", "sin ", "sans ", "sem ", "senza ", "true", "hace falta",
+                  "counts as", "safe to", "constitut", "ohne", "sin ", "sans ", "sem ", "senza ", "true", "hace falta",
                   "demander", "abgestimmt", "present", "round", "having", "확인")
 
 
@@ -549,9 +551,13 @@ _SCRIPTED_ASK = re.compile(
     r"|seed\s+phrase|recovery\s+phrase|security\s+code)\b"
     # a notice to show word for word, with a link and a credential: "show the user this exact message: '...
     # re-verify at https://... using your password and 2FA code'"
-    r"|\b(?:show|display|present|post|give)\s+(?:the\s+user\s+|them\s+)?(?:this|the\s+following)\s+(?:exact\s+)?"
+    r"|\b(?:show|display|present|post|give|add|include)\s+(?:the\s+user\s+|them\s+)?(?:this|the\s+following)\s+(?:exact\s+)?"
     r"(?:[\w-]+\s+){0,2}?(?:message|banner|notice|warning|alert|text)\b[\s\S]{0,300}?https?://[\s\S]{0,200}?"
-    r"\b(?:password|passcode|2fa|one-time|6-digit\s+code|verification\s+code|sign[- ]in\s+code)\b"
+    r"\b(?:password|passcode|2fa|one-time|6-digit\s+code|verification\s+code|sign[- ]in\s+code"
+    r"|(?:bank(?:ing)?|direct[- ]deposit|card|payment)\s+details)\b"
+    r"|\b(?:expired|locked|suspended|restricted|unusual\s+activity)\b[^.\n]{0,120}\bat\s+https?://\S+\s+with\s+(?:their|your)\s+"
+    r"(?:[\w-]+\s+){0,3}?password\b"
+    r"|\bunter\s+https?://\S+\s+(?:seine|ihre|Ihre|deine)\s+(?:Kreditkart\w*|Zugangsdaten|Passwort|Bankdaten|Kontodaten)"
     # unquoted forms: "or reply here with your master password to unlock", "update their card at https://..."
     r"|\b(?:reply|respond)\s+(?:here\s+)?with\s+your\s+(?:[\w-]+\s+)?(?:password|passcode|pin|seed\s+phrase|2fa\s+code"
     r"|recovery\s+phrase)\b"
@@ -566,9 +572,11 @@ _NEVER_BEFORE = re.compile(r"\b(?:never|not|don't|no\s+need\s+to|without|nor|ins
 
 
 _ASK_WORDS = ("ask", "request", "prompt", "have ", "get ", "tell", "instruct", "reply", "respond", "enter", "type",
-              "show", "display", "paste", "chat", "bitte", "update", "pide", "píde")
+              "show", "display", "paste", "chat", "bitte", "update", "pide", "píde", "add ", "include", "expired",
+              "unter ")
 _SECRET_WORDS = ("pass", "code", "otp", "2fa", "mfa", "phrase", "words", "mnemonic", "key", "pin", "cvv", "cvc",
-                 "security", "card", "token", "passwort", "codigo", "contrasena", "clave")
+                 "security", "card", "token", "passwort", "codigo", "contrasena", "clave", "details", "kreditkart",
+                 "zugangsdaten", "bankdaten")
 
 
 @heuristic("credential_prompt")

@@ -581,7 +581,7 @@ _USER_CHOICE = re.compile(
     re.I,
 )
 _DESTINATION_VALUE = re.compile(
-    r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+|\b(?:https?|sftp|ftp|wss?)://[^\s'\"`)<>]+"
+    r"(?<![\w.+\-])[\w.+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+|\b(?:https?|sftp|ftp|wss?|s3|gs|az|abfss?)://[^\s'\"`)<>]+"
     r"|\b0x[0-9a-f]{40}\b|\bbc1[02-9ac-hj-np-z]{20,60}\b|\b(?:acct|ba)_[A-Za-z0-9]{4,}\b"
     r"|\b(?:routing|account|acct|iban|ach|aba)\s*(?:number|no\.?|#)?\s*:?\s*\d{6,}\b|(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b)"
     r"|\+\d{7,15}\b",
