@@ -115,10 +115,14 @@ class Engine:
         """``models`` replaces built-in lexical models by name (training and evaluation use it);
         ``learned=False`` leaves the learned tier out (the rule tier alone)."""
         self.rules = rules if rules is not None else load_rules()
-        self._not_after: dict[str, re.Pattern[str]] = {}
-        self._followed: dict[str, re.Pattern[str]] = {}
-        self._preceded: dict[str, re.Pattern[str]] = {}
         self.threshold = threshold
+        # the conditions that excuse a match (not_after, unless_in_sentence, unless_before), compiled at load
+        self._conditions: dict[tuple[str, str], re.Pattern[str]] = {
+            (rule.id, key): re.compile(value)
+            for rule in self.rules.rules
+            for key in ("not_after", "unless_in_sentence", "unless_before")
+            if (value := getattr(rule, key)) is not None
+        }
         self._parameters_only = frozenset(r.id for r in self.rules.rules if r.parameters_only)
         specs: list[PatternSpec] = []
         owners: list[Rule | str] = []
@@ -348,17 +352,13 @@ class Engine:
 
     def _negated(self, rule: Rule, text: str, start: int) -> bool:
         """Whether ``rule.not_after`` matches the words just before ``start``."""
-        pattern = self._not_after.get(rule.id)
-        if pattern is None:
-            pattern = self._not_after[rule.id] = re.compile(rule.not_after or "$^")
+        pattern = self._conditions[(rule.id, "not_after")]
         return pattern.search(text, max(0, start - NOT_AFTER_REACH), start) is not None
 
     def _excused(self, rule: Rule, text: str, start: int, end: int) -> bool:
         """Whether ``rule.unless_in_sentence`` matches the match ``start:end`` with the rest of
         its sentence (read on their own, so ``^`` is the match's first character)."""
-        pattern = self._followed.get(rule.id)
-        if pattern is None:
-            pattern = self._followed[rule.id] = re.compile(rule.unless_in_sentence or "$^")
+        pattern = self._conditions[(rule.id, "unless_in_sentence")]
         stop = min(len(text), end + UNLESS_REACH)
         m = _SENTENCE_END.search(text, end, stop)
         if m is not None:
@@ -368,9 +368,7 @@ class Engine:
     def _refused_before(self, rule: Rule, text: str, start: int) -> bool:
         """Whether ``rule.unless_before`` matches the words of the sentence before ``start``
         (read on their own, so ``$`` is the match's first character)."""
-        pattern = self._preceded.get(rule.id)
-        if pattern is None:
-            pattern = self._preceded[rule.id] = re.compile(rule.unless_before or "$^")
+        pattern = self._conditions[(rule.id, "unless_before")]
         begin = max(0, start - UNLESS_BEFORE_REACH)
         for m in _SENTENCE_END.finditer(text, begin, start):
             begin = m.end()
