@@ -415,7 +415,12 @@ def main() -> int:
     if args.no_latencies:
         for t in out["targets"].values():
             del t["lat_us"]
-    sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
+    # os.write until all of it is out: a buffered write of several megabytes to a pipe was seen to
+    # return early (a signal from an exiting child) and the caller got truncated JSON
+    sys.stdout.flush()
+    view = memoryview(orjson.dumps(out) + b"\n")
+    while view:
+        view = view[os.write(sys.stdout.fileno(), view):]
     return 1 if any(t["errors"] for t in out["targets"].values()) else 0
 
 
