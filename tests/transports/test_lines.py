@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bastion.transports.lines import LineTooLong, LineWriter, read_lines
+from bastion.transports.lines import LineTooLong, LineWriter, begin_batch, end_batch, read_lines
 
 
 async def _lines(chunks: list[bytes], limit: int = 100, skip_long: bool = False) -> list[bytes]:
@@ -106,3 +106,60 @@ def test_splitter_end_gives_the_unterminated_last_line() -> None:
     assert s.feed(b"one\ntw") == [b"one"]
     assert s.end() == b"tw"
     assert s.end() is None
+
+
+async def test_lines_written_in_a_batch_leave_when_it_ends_one_write_per_writer() -> None:
+    loop = asyncio.get_running_loop()
+    pipes = [os.pipe() for _ in range(2)]
+    writes: list[list[bytes]] = [[], []]
+    outs = []
+    for (_r, w), seen in zip(pipes, writes, strict=True):
+        transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, os.fdopen(w, "wb"))
+        writer = asyncio.StreamWriter(transport, protocol, None, loop)
+        real = writer.write
+        writer.write = lambda data, real=real, seen=seen: (seen.append(data), real(data))[1]  # type: ignore[method-assign]
+        outs.append(LineWriter(writer, loop))
+    begin_batch()
+    begin_batch()  # batches nest: only the outermost end writes
+    for i in range(3):
+        outs[0].write_line(b"a%d" % i)
+        outs[1].write_line(b"b%d" % i)
+    end_batch()
+    assert writes == [[], []]
+    end_batch()
+    assert writes == [[b"a0\na1\na2\n"], [b"b0\nb1\nb2\n"]]  # at once, before the loop ran again
+    outs[0].write_line(b"later")  # outside a batch: at the end of the pass, as before
+    assert len(writes[0]) == 1
+    await asyncio.sleep(0)
+    assert writes[0][-1] == b"later\n"
+    for out, (r, _) in zip(outs, pipes, strict=True):
+        out.stream.close()
+        os.close(r)
+
+
+async def test_a_writer_that_fails_at_the_end_of_a_batch_does_not_hold_back_the_others() -> None:
+    class Broken:
+        def is_closing(self) -> bool:
+            raise OSError("gone")
+
+    class Kept:
+        def __init__(self) -> None:
+            self.data: list[bytes] = []
+
+        def is_closing(self) -> bool:
+            return False
+
+        def write(self, data: bytes) -> None:
+            self.data.append(data)
+
+    loop = asyncio.get_running_loop()
+    kept = Kept()
+    broken_out, kept_out = LineWriter(Broken(), loop), LineWriter(kept, loop)  # type: ignore[arg-type]
+    begin_batch()
+    broken_out.write_line(b"x")
+    kept_out.write_line(b"y")
+    end_batch()
+    assert kept.data == [b"y\n"]
+    kept_out.write_line(b"z")  # the batch is over: nothing is left holding
+    await asyncio.sleep(0)
+    assert kept.data == [b"y\n", b"z\n"]

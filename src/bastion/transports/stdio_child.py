@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bastion.transports.base import OnClose, OnMessage
-from bastion.transports.lines import LineSplitter, LineWriter
+from bastion.transports.lines import LineSplitter, LineWriter, begin_batch, end_batch
 
 if TYPE_CHECKING:
     from bastion.sandbox import EgressEvent, SandboxConfig, SandboxedProcess
@@ -196,14 +196,18 @@ class _Lines(asyncio.Protocol):
         if lines and self.sandboxed is not None:
             self.sandboxed.touch()
         on_message = self.on_message
-        for line in lines:
-            if line[:1] != b"{" or line[-1:] != b"}":  # the usual line needs no copy
-                line = line.strip()
-            if line:
-                try:
-                    on_message(line)
-                except Exception:  # one bad message must not stop the others
-                    logging.getLogger("bastion.upstream").exception("message from the server dropped")
+        begin_batch()  # what the messages of this chunk cause to be written leaves together, now
+        try:
+            for line in lines:
+                if line[:1] != b"{" or line[-1:] != b"}":  # the usual line needs no copy
+                    line = line.strip()
+                if line:
+                    try:
+                        on_message(line)
+                    except Exception:  # one bad message must not stop the others
+                        logging.getLogger("bastion.upstream").exception("message from the server dropped")
+        finally:
+            end_batch()
         if self.lines.error is not None:
             self._end("sent a line longer than the read limit")
 

@@ -15,7 +15,7 @@ import threading
 from typing import IO
 
 from bastion.gateway.core import Gateway
-from bastion.transports.lines import LineSplitter, LineWriter
+from bastion.transports.lines import LineSplitter, LineWriter, begin_batch, end_batch
 from bastion.transports.stdio_child import READ_LIMIT
 from bastion.transports.stream_session import StreamSession
 
@@ -33,11 +33,15 @@ class _Stdin(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         receive = self.stream.receive
-        for line in self.lines.feed(data):
-            try:
-                receive(line)
-            except Exception:  # one bad message must not stop the others
-                log.exception("stdio listener: message dropped")
+        begin_batch()  # what the messages of this chunk cause to be written leaves together, now
+        try:
+            for line in self.lines.feed(data):
+                try:
+                    receive(line)
+                except Exception:  # one bad message must not stop the others
+                    log.exception("stdio listener: message dropped")
+        finally:
+            end_batch()
 
     def eof_received(self) -> bool:
         last = self.lines.end()
