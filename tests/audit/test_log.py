@@ -115,3 +115,35 @@ def test_latency_is_milliseconds_with_three_decimals(elapsed_ns: int, text: byte
 def test_digest_bytes_match_the_digest() -> None:
     args = {"b": [1, {"x": "y"}], "a": "secret"}
     assert args_digest_bytes(args).decode() == args_digest(args) and b"secret" not in args_digest_bytes(args)
+
+
+def test_an_exchange_is_formatted_when_written_and_keeps_its_place(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(str(path))
+    start = time.perf_counter_ns()
+    monkeypatch.setattr(time, "perf_counter_ns", lambda: start + 125_400)
+    log.record(method="upstream/exit", verdict="error")
+    log.exchange(b'"method":"tools/call","verdict":"allow"', start, {"b": 1, "a": "secret"})
+    log.exchange(b'"method":"resources/read","verdict":"allow"', start, None)
+    log.write_encoded(b'"method":"ping"')
+    log.close()
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert [r["method"] for r in rows] == ["upstream/exit", "tools/call", "resources/read", "ping"]
+    call, read = rows[1], rows[2]
+    assert list(call) == ["ts", "method", "verdict", "latency_ms", "args_sha256"]
+    assert call["latency_ms"] == 0.125 and call["args_sha256"] == args_digest({"a": "secret", "b": 1})
+    assert b"secret" not in path.read_bytes()
+    assert list(read) == ["ts", "method", "verdict", "latency_ms"]
+    assert log.records == 4
+
+
+def test_a_closed_log_notes_no_exchange(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(str(path))
+    assert log.enabled
+    log.close()
+    assert not log.enabled
+    log.exchange(b'"method":"tools/call"', time.perf_counter_ns(), None)
+    log.flush()
+    assert path.read_bytes() == b""

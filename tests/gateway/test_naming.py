@@ -19,6 +19,9 @@ def test_unprefixed_single_upstream_passes_through() -> None:
     names = Names(["only"], prefix=False, separator="__")
     assert names.public("only", "x") == "x"
     assert names.resolve("tools", "x") == ("only", "x")
+    assert names.single == "only"  # every name is its own: nothing to look up
+    assert Names(["only"], prefix=True, separator="__").single is None
+    assert Names(["a", "b"], prefix=False, separator="__").single is None
 
 
 def test_unprefixed_collisions_are_refused() -> None:

@@ -267,3 +267,82 @@ async def test_audit_records_name_their_own_session_while_the_encoded_heads_are_
     calls = [r for r in _audit(gateway) if r["method"] == "tools/call"]
     assert [r["session"] for r in calls] == [c.stream.session.id for c in clients] * 2
     assert all(r["target"] == "echo" and r["verdict"] == "allow" and len(r["args_sha256"]) == 64 for r in calls)
+
+
+def _sent_upstream(gw: Gateway) -> list[bytes]:
+    """Record the lines the gateway writes to the upstream's stdin from now on."""
+    child = gw.upstreams["s"]._stream  # type: ignore[attr-defined]
+    sent: list[bytes] = []
+    real = child.write_now
+
+    def recording(data: bytes) -> None:
+        sent.append(data)
+        real(data)
+
+    child.write_now = recording
+    return sent
+
+
+async def test_a_call_goes_upstream_as_its_own_bytes_with_only_the_id_changed(gateway: Gateway) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    sent = _sent_upstream(gateway)
+    raw = b'{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"echo","arguments":{"text":"\\u00e9t\\u00e9"}}}'
+    c.stream.receive(raw)  # an escape orjson would not write, so a fresh encoding would show
+    answer = await c.answer(41)
+    assert answer["result"]["content"][0]["text"] == "echo: été"
+    (line,) = sent
+    uid = orjson.loads(line)["id"]
+    assert line == raw.replace(b'"id":41,', b'"id":%d,' % uid)
+
+
+@pytest.mark.parametrize(("request_obj", "why"), [
+    ({"jsonrpc": "2.0", "id": 42, "method": "tools/call",
+      "params": {"name": "progress", "arguments": {}, "_meta": {"progressToken": "tok"}}}, "a progress token to map"),
+    ({"id": 43, "jsonrpc": "2.0", "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "a"}}},
+     "the id is not where it can be swapped"),
+])
+async def test_a_call_that_cannot_go_as_it_came_is_encoded_anew(gateway: Gateway, request_obj: dict[str, Any],
+                                                                 why: str) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    sent = _sent_upstream(gateway)
+    c.stream.receive(orjson.dumps(request_obj))
+    answer = await c.answer(request_obj["id"])
+    assert "result" in answer, why
+    (line,) = sent
+    upstream = orjson.loads(line)
+    assert list(upstream)[:2] == ["jsonrpc", "id"] and upstream["id"] != request_obj["id"]
+    assert upstream["params"]["name"] == request_obj["params"]["name"]
+    meta = upstream["params"].get("_meta")
+    if meta is not None:
+        assert meta["progressToken"] == upstream["id"]  # the gateway's own token; the client's comes back
+        notes = [m for m in c.out if m.get("method") == "notifications/progress"]
+        assert notes and all(m["params"]["progressToken"] == "tok" for m in notes)
+
+
+async def test_timeouts_are_swept_and_the_sweep_stops_when_nothing_waits(gateway: Gateway) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    up = gateway.upstreams["s"]
+    slow = [c.call("slow", {"seconds": 5}) for _ in range(3)]
+    quick = c.call("echo", {"text": "q"})
+    assert (await c.answer(quick))["result"]["content"][0]["text"] == "echo: q"
+    for rid in slow:
+        assert (await c.answer(rid))["error"]["code"] == errors.UPSTREAM_TIMEOUT
+    await asyncio.sleep(0.2)
+    assert not up._inflight and up._sweep is None  # type: ignore[attr-defined]
+
+
+async def test_the_relay_kept_for_a_session_follows_its_log_level(gateway: Gateway) -> None:
+    c = Client(gateway)
+    await c.initialize()
+    await c.answer(c.call("echo", {"text": "a"}))
+    session = c.stream.session
+    first = session.relay
+    assert first is not None and first.log_level is None
+    await c.answer(c.call("echo", {"text": "b"}))
+    assert session.relay is first
+    session.log_level = "debug"
+    await c.answer(c.call("echo", {"text": "c"}))
+    assert session.relay is not first and session.relay is not None and session.relay.log_level == "debug"

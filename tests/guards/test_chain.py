@@ -194,3 +194,15 @@ def test_plans_stay_bounded_whatever_methods_clients_invent() -> None:
     for i in range(10_000):
         chain.decide("request", REQ, Context(session_id="s", era=Era.HANDSHAKE, transport="stdio", method=f"m{i}"))
     assert len(chain._plans) <= 2
+
+
+@pytest.mark.parametrize(("guards", "verdict", "rule", "mutated"), PLAIN_CASES)
+def test_check_builds_nothing_when_every_guard_allows(guards: list[tuple[type[BaseGuard], Mode]], verdict: str,
+                                                      rule: str | None, mutated: bool) -> None:
+    chain = Chain([Installed(g(), mode) for g, mode in guards])
+    out = chain.check("request", REQ, ctx())
+    if out is None:
+        assert (verdict, rule, mutated) == ("allow", None, False)
+    else:
+        assert (out.verdict, out.deny.rule if out.deny else None, out.message is not REQ) == (verdict, rule, mutated)
+        assert out.rules  # something acted, or would have

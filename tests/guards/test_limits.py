@@ -47,3 +47,13 @@ def test_limits_both_phases(msg: Message, max_bytes: int, max_depth: int, rule: 
         else:
             assert isinstance(verdict, Deny) and verdict.rule == rule
             assert verdict.code == errors.MESSAGE_TOO_LARGE
+
+
+def test_a_deny_says_which_way_the_message_went() -> None:
+    guard = LimitsGuard(10, 10)
+    request = Message.from_obj({"jsonrpc": "2.0", "id": 1, "method": "x", "params": {"s": "y" * 20}})
+    response = Message.from_obj({"jsonrpc": "2.0", "id": 1, "result": {"s": "y" * 20}})
+    error = Message.from_obj({"jsonrpc": "2.0", "id": 1, "error": {"code": 1, "message": "y" * 20}})
+    reasons = [v.reason for v in (guard.on_request(request, CTX), guard.on_response(response, CTX),
+                                  guard.on_response(error, CTX)) if isinstance(v, Deny)]
+    assert [r.split(" of ")[0] for r in reasons] == ["request", "response", "response"]

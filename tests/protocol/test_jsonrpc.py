@@ -139,6 +139,11 @@ def test_huge_integer_is_a_clean_error_or_value() -> None:
     (b'{"jsonrpc":"2.0","id":7,"result":{"a":1}}', 7, "c-1", b'{"jsonrpc":"2.0","id":"c-1","result":{"a":1}}'),
     (b'{"result":{"a":1},"jsonrpc":"2.0","id":7}', 7, 12, b'{"result":{"a":1},"jsonrpc":"2.0","id":12}'),
     (b'{"jsonrpc":"2.0","id":"x","result":{}}', "x", None, b'{"jsonrpc":"2.0","id":null,"result":{}}'),
+    (b'{"jsonrpc":"2.0","id":7,"method":"m","params":{"b":2,"a":1}}', 7, 1234,
+     b'{"jsonrpc":"2.0","id":1234,"method":"m","params":{"b":2,"a":1}}'),  # integers, the usual case
+    (b'{"jsonrpc":"2.0","id":-3,"result":{}}', -3, 0, b'{"jsonrpc":"2.0","id":0,"result":{}}'),
+    (b'{"jsonrpc":"2.0","id":71,"method":"m"}', 7, 1, None),  # integers: a longer id that starts alike
+    (b'{"jsonrpc":"2.0","id":7,"method":"m","params":{"id":1}}', 7, 1, None),  # integers: another "id"
     # not safely swappable: left to a fresh encoding
     (b'{"jsonrpc":"2.0","id":71,"result":{}}', 7, 1, None),  # a longer id that starts alike
     (b'{"jsonrpc":"2.0","id":7,"result":{"id":1}}', 7, 1, None),  # another "id" inside
@@ -159,11 +164,11 @@ def test_with_id_swaps_only_a_top_level_id_it_can_see(raw: bytes, old: int | str
 @given(st.dictionaries(st.text(max_size=5), st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=8), max_size=4), st.integers(0, 10**6), st.booleans())
+    max_leaves=8), max_size=4), st.integers(0, 10**6), st.booleans(), st.one_of(st.text(max_size=6), st.integers()))
 def test_with_id_never_yields_a_message_that_means_something_else(result: dict[str, object], uid: int,
-                                                                  id_last: bool) -> None:
+                                                                  id_last: bool, new: str | int) -> None:
     obj = {"result": result, "jsonrpc": "2.0", "id": uid} if id_last else {"jsonrpc": "2.0", "id": uid, "result": result}
     raw = orjson.dumps(obj)
-    out = with_id(raw, uid, "client-1")
+    out = with_id(raw, uid, new)
     if out is not None:
-        assert orjson.loads(out) == {**obj, "id": "client-1"}
+        assert orjson.loads(out) == {**obj, "id": new}

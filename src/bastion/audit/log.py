@@ -9,7 +9,9 @@ arguments. Arguments are never logged raw: they may hold secrets.
 Records are batched on the event loop and appended in one write every 50 ms (or 64 KiB): a
 page-cache append of a few kilobytes, far cheaper than a writer thread, whose mere presence makes
 every socket write of the gateway contend for the interpreter lock (measured: 28% of throughput).
-Everything pending is written on close; the file is opened append-only, mode 0600.
+An exchange's record (:meth:`AuditLog.exchange`) is only noted when it happens (time, latency,
+the arguments); it is formatted, and its digest taken, when the batch is written. Everything
+pending is written on close; the file is opened append-only, mode 0600.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ log = logging.getLogger("bastion.audit")
 _MILLIS = [b".%03d+00:00" % i for i in range(1000)]
 FLUSH_SECONDS = 0.05
 FLUSH_BYTES = 64 * 1024
+EXCHANGE_BYTES = 256
+"""What a noted exchange is counted as towards FLUSH_BYTES until it is formatted."""
+
+_Exchange = tuple[float, bytes, int, Any]
+"""A noted exchange: wall time, its members up to ``latency_ms``, latency in ns, arguments or None."""
 
 
 def args_digest(args: Any) -> str | None:
@@ -51,12 +58,14 @@ class AuditLog:
         self.path = path
         self._fd: int | None = None
         self._owned = False
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | _Exchange] = []
         self._pending_bytes = 0
         self._flush_handle: asyncio.TimerHandle | None = None
         self.records = 0
         self._second = -1
         self._second_text = b""
+        self.enabled = path is not None
+        """False when records go nowhere (callers may skip building them)."""
         if path == "-":
             self._fd = sys.stderr.fileno()
         elif path is not None:
@@ -67,11 +76,6 @@ class AuditLog:
         """Log one record; fields that are None are left out."""
         if self._fd is not None:
             self.write({k: v for k, v in fields.items() if v is not None})
-
-    @property
-    def enabled(self) -> bool:
-        """False when records go nowhere (callers may skip building them)."""
-        return self._fd is not None
 
     def write(self, fields: dict[str, Any]) -> None:
         """Log one record as given (the caller has left out empty fields)."""
@@ -87,20 +91,36 @@ class AuditLog:
             return
         self._append(b'{"ts":"%s",%s}\n' % (self._timestamp(), members))
 
+    def exchange(self, members: bytes, start_ns: int, args: Any) -> None:
+        """Log one exchange: ``members`` (JSON, no braces) come after ``ts``; ``latency_ms`` (from
+        ``start_ns``, a ``perf_counter_ns``, to now) and ``args_sha256`` (of ``args``, unless None)
+        follow. Only noted here; formatted when the batch is written."""
+        if self._fd is None:
+            return
+        self._pending.append((time.time(), members, time.perf_counter_ns() - start_ns, args))
+        self.records += 1
+        self._pending_bytes += EXCHANGE_BYTES
+        if self._pending_bytes >= FLUSH_BYTES:
+            self.flush()
+        elif self._flush_handle is None:
+            self._schedule()
+
     def _append(self, line: bytes) -> None:
         self._pending.append(line)
         self._pending_bytes += len(line)
         self.records += 1
         if self._pending_bytes >= FLUSH_BYTES:
             self.flush()
+        elif self._flush_handle is None:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()  # not on an event loop: write at once
             return
-        if self._flush_handle is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.flush()  # not on an event loop: write at once
-                return
-            self._flush_handle = loop.call_later(FLUSH_SECONDS, self.flush)
+        self._flush_handle = loop.call_later(FLUSH_SECONDS, self.flush)
 
     def _timestamp(self) -> bytes:
         """Now, UTC, ISO 8601 to the millisecond; the part up to the second is formatted once a second."""
@@ -118,8 +138,8 @@ class AuditLog:
             self._flush_handle = None
         if not self._pending or self._fd is None:
             return
-        data = b"".join(self._pending)
-        self._pending = []
+        pending, self._pending = self._pending, []
+        data = b"".join([line if isinstance(line, bytes) else self._format(line) for line in pending])
         self._pending_bytes = 0
         try:
             view = memoryview(data)
@@ -129,11 +149,25 @@ class AuditLog:
         except OSError:
             log.exception("audit log write failed (%d bytes lost)", len(data))
 
+    def _format(self, noted: _Exchange) -> bytes:
+        now, members, latency_ns, args = noted
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+        ms, frac = divmod((latency_ns + 500) // 1000, 1000)
+        if args is None:
+            return b'{"ts":"%s%s",%s,"latency_ms":%d.%03d}\n' % (
+                self._second_text, _MILLIS[int((now - second) * 1000)], members, ms, frac)
+        return b'{"ts":"%s%s",%s,"latency_ms":%d.%03d,"args_sha256":"%s"}\n' % (
+            self._second_text, _MILLIS[int((now - second) * 1000)], members, ms, frac, args_digest_bytes(args))
+
     def close(self) -> None:
         self.flush()
         if self._fd is not None and self._owned:
             os.close(self._fd)
         self._fd = None
+        self.enabled = False
 
 
 class Timer:

@@ -12,13 +12,15 @@ import base64
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 
 from bastion import __version__
-from bastion.audit.log import AuditLog, Timer, args_digest_bytes
+from bastion.audit.log import AuditLog, Timer
 from bastion.config import Config
 from bastion.gateway.bridge import AskingRelay, InputBridge
 from bastion.gateway.naming import Names, template_regex
@@ -60,6 +62,8 @@ LIST_METHODS = {
 MAX_UPSTREAM_PAGES = 100
 DEFAULT_TTL_MS = 30_000
 BRIDGED_METHODS = {"tools/call", "prompts/get", "resources/read"}
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+"""The headers of a request that came without any (stdio, WebSocket)."""
 AUDIT_HEADS = 4096
 """Encoded audit-record heads kept (session, method, upstream, target); the cache starts afresh when full."""
 _VERDICT_ONLY = {v: b',"verdict":"%s"' % v.encode() for v in ("allow", "mutate", "deny", "error", "cancelled")}
@@ -127,19 +131,22 @@ def _context(session: ClientSession, msg: Message, headers: dict[str, str] | Non
     # positional: the fields in order (session_id, era, transport, principal, method, upstream,
     # target, headers): half the cost of keywords on every request
     return Context(session.id, session.era, session.transport, session.principal, msg.method, None, None,
-                   {} if headers is None else headers)
+                   _NO_HEADERS if headers is None else headers)
 
 
-class _Relayed:
-    """A request :meth:`Gateway.relay_now` sent upstream: answers the client when the reply comes,
-    or tells the upstream when the client cancels."""
+class _Relayed(Timer):
+    """A request :meth:`Gateway.relay_now` sends upstream: answers the client when the reply comes,
+    or tells the upstream when the client cancels. It is also the exchange's latency timer, started
+    when the request came in."""
 
-    __slots__ = ("answer", "ctx", "gateway", "msg", "on_cancel", "rules", "session", "timer", "uid", "upstream")
+    __slots__ = ("answer", "ctx", "gateway", "msg", "on_cancel", "rules", "session", "uid", "upstream")
 
-    def __init__(self, gateway: Gateway, session: ClientSession, msg: Message, ctx: Context, rules: list[str],
-                 timer: Timer, answer: Emit, on_cancel: Callable[[], object] | None) -> None:
+    def __init__(self, gateway: Gateway, session: ClientSession, msg: Message, ctx: Context, answer: Emit,
+                 on_cancel: Callable[[], object] | None) -> None:
+        self.start = time.perf_counter_ns()
         self.gateway, self.session, self.msg, self.ctx = gateway, session, msg, ctx
-        self.rules, self.timer, self.answer, self.on_cancel = rules, timer, answer, on_cancel
+        self.answer, self.on_cancel = answer, on_cancel
+        self.rules: list[str] = []
         self.uid = 0
         self.upstream: StreamUpstream | None = None
 
@@ -151,19 +158,24 @@ class _Relayed:
             if isinstance(reply, UpstreamError):
                 raise reply
             ctx.request = msg
-            outcome = gw.chain.decide("response", reply, ctx)
-            if outcome.message is reply and not outcome.rules and not self.rules:
+            outcome = gw.chain.check("response", reply, ctx)
+            if outcome is None and not self.rules:
                 # nothing changed or flagged it: the reply's own bytes with the client's id, when
-                # it is a plain result (handshake-era clients take results as they come)
-                raw = _verbatim(session, msg, reply)
+                # it is a plain result (_verbatim, written out: this is every relayed call)
+                obj = reply.obj
+                raw = with_id(reply.raw, reply.id, msg.id) if (
+                    reply.kind is Kind.RESPONSE and len(obj) == 3 and type(obj.get("result")) is dict
+                    and session.era is Era.HANDSHAKE and reply.id is not None) else None
                 if raw is not None:
-                    gw._audit(session, msg, ctx, "allow", None, None, self.rules, self.timer)
+                    gw._audit(session, msg, ctx, "allow", None, None, self.rules, self)
                     self.answer(raw)
                     return
-            data = gw._answer(session, msg, ctx, gw._result_of(outcome, ctx), self.rules, self.timer,
+            if outcome is None:
+                outcome = Outcome(reply)
+            data = gw._answer(session, msg, ctx, gw._result_of(outcome, ctx), self.rules, self,
                               outcome.message)
         except Exception as exc:
-            data = gw._refuse(session, msg, ctx, exc, self.rules, self.timer)
+            data = gw._refuse(session, msg, ctx, exc, self.rules, self)
         self.answer(data)
 
     def cancel(self) -> None:
@@ -173,7 +185,7 @@ class _Relayed:
             return
         if self.upstream is not None:
             self.upstream.withdraw(self.uid)
-        self.gateway._audit(session, msg, self.ctx, "cancelled", None, None, self.rules, self.timer)
+        self.gateway._audit(session, msg, self.ctx, "cancelled", None, None, self.rules, self)
         if self.on_cancel is not None:
             self.on_cancel()
 
@@ -329,27 +341,41 @@ class Gateway:
         if (msg.method not in ROUTED_METHODS or session.era is not Era.HANDSHAKE or not session.initialized
                 or not self._sync_chain):
             return False
-        timer = Timer()
-        ctx = _context(session, msg, headers)
-        rules: list[str] = []
-        answer = emit if answer is None else answer
+        ctx = Context(session.id, session.era, session.transport, session.principal, msg.method, None, None,
+                      _NO_HEADERS if headers is None else headers)  # _context, written out
+        pending = _Relayed(self, session, msg, ctx, emit if answer is None else answer, on_cancel)
         try:
             self._route(msg, ctx)
             assert ctx.upstream is not None
             up = self.upstreams[ctx.upstream]
             if not isinstance(up, StreamUpstream) or not up.can_send_now():
                 return False
-            outcome = self.chain.decide("request", msg, ctx)
-            rules = outcome.rules
-            if outcome.deny is not None:
-                d = outcome.deny
-                raise _Deny(d.code, f"denied by {d.rule}: {d.reason}", d.rule)
-            call = outcome.message
-            pending = _Relayed(self, session, msg, ctx, rules, timer, answer, on_cancel)
-            pending.uid = up.send_now(call.method, self._upstream_call(call, ctx), RequestRelay(session, emit),
-                                      pending.on_reply, self.cfg.request_timeout)
+            outcome = self.chain.check("request", msg, ctx)
+            call = msg
+            if outcome is not None:
+                pending.rules = outcome.rules
+                if outcome.deny is not None:
+                    d = outcome.deny
+                    raise _Deny(d.code, f"denied by {d.rule}: {d.reason}", d.rule)
+                call = outcome.message
+            relay = session.relay  # the same for the session's calls while its settings stay
+            if (relay is None or relay.emit is not emit or relay.log_level != session.log_level
+                    or relay.client_capabilities is not session.client_capabilities):
+                relay = session.relay = RequestRelay(session, emit)
+            # The upstream takes the call as it came when no guard changed it, it has no _meta (a
+            # progress token to map, reserved keys to drop) and names what the upstream calls it:
+            # then its own bytes go, with the upstream's id.
+            params = msg.params
+            if call is msg and "_meta" not in params and (
+                    params.get("name") == ctx.target if msg.method == "tools/call" or msg.method == "prompts/get"
+                    else msg.method != "completion/complete"):
+                pending.uid = up.send_now(msg.method, None, relay, pending.on_reply, self.cfg.request_timeout,
+                                          verbatim=msg)
+            else:
+                pending.uid = up.send_now(call.method, self._upstream_call(call, ctx), relay, pending.on_reply,
+                                          self.cfg.request_timeout)
         except Exception as exc:
-            answer(self._refuse(session, msg, ctx, exc, rules, timer))
+            pending.answer(self._refuse(session, msg, ctx, exc, pending.rules, pending))
             return True
         pending.upstream = up
         rid = msg.id
@@ -460,12 +486,9 @@ class Gateway:
             if code is not None:
                 more["code"] = code
             tail = b"," + orjson.dumps(more)[1:-1]
-        digest = b""
-        if msg.method in ("tools/call", "prompts/get"):
-            args = msg.params.get("arguments")
-            if args is not None:
-                digest = b',"args_sha256":"%s"' % args_digest_bytes(args)
-        audit.write_encoded(b'%s%s,"latency_ms":%s%s' % (head, tail, timer.ms_json(), digest))
+        method = msg.method
+        args = msg.params.get("arguments") if method == "tools/call" or method == "prompts/get" else None
+        audit.exchange(head + tail, timer.start, args)
 
     def _route(self, msg: Message, ctx: Context) -> None:
         """Fill ctx.upstream/target for methods aimed at one upstream (before the guards run)."""
@@ -475,6 +498,14 @@ class Gateway:
             name = p.get("name")
             if not isinstance(name, str):
                 raise _Deny(errors.INVALID_PARAMS, f"{msg.method}: params.name must be a string")
+            single = self.names.single
+            if single is not None:  # one upstream, names as it gives them: nothing to look up
+                ctx.upstream, ctx.target = single, name
+                if kind == "tools":
+                    schema = self.upstreams[single].tool_schemas.get(name)
+                    if schema is not None:
+                        ctx.extra["input_schema"] = schema
+                return
             if self.names.is_ambiguous(kind, name):
                 raise _Deny(errors.UNKNOWN_TARGET, f"{kind[:-1]} {name!r} is offered by several upstreams",
                             "namespace.collision")

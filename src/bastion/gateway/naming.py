@@ -18,6 +18,8 @@ class Names:
         self.prefix = prefix
         self.sep = separator
         self._learned: dict[str, dict[str, str | None]] = {"tools": {}, "prompts": {}}
+        self.single = self.upstreams[0] if not prefix and len(self.upstreams) == 1 else None
+        """The upstream every name belongs to, when there is one and names are not prefixed."""
 
     def public(self, upstream: str, name: str) -> str:
         return f"{upstream}{self.sep}{name}" if self.prefix else name

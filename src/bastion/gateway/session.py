@@ -52,6 +52,8 @@ class ClientSession:
     log_level: str | None = None
     """``logging/setLevel`` (handshake era) or ``_meta`` logLevel (2026-07-28): forwarded to 2026 upstreams."""
     closed: bool = False
+    relay: RequestRelay | None = None
+    """Kept by :meth:`Gateway.relay_now` for the session's calls (rebuilt when a setting it copies changes)."""
 
     def resolve(self, msg_id: RequestId | None, obj: JSONObj) -> bool:
         """A client's response to a relayed server-to-client request. False if unknown."""

@@ -53,11 +53,12 @@ from bastion.protocol.jsonrpc import (
     parse,
     request_obj,
     result_obj,
+    with_id,
 )
 from bastion.sandbox.config import SandboxConfig
 from bastion.sandbox.egress import EgressEvent
 from bastion.secrets.embedded import resolve_headers
-from bastion.timers import Timer, Wheel, deadline, wheel
+from bastion.timers import TICK, deadline
 from bastion.transports.base import MessageStream
 from bastion.transports.http_client import HttpClient, HttpClientError
 from bastion.transports.sse import parse_events
@@ -99,7 +100,9 @@ class _InFlight:
     relay: Relay | None
     client_token: Any = None
     on_reply: OnReply | None = None
-    timer: Timer | None = None
+    deadline: float = 0.0
+    """Loop time after which a request sent with ``send_now`` times out (see ``_expire_due``)."""
+    timeout: float = 0.0
     method: str = ""
 
     def settle(self, outcome: Message | UpstreamError) -> None:
@@ -113,8 +116,6 @@ class _InFlight:
             return
         on_reply, self.on_reply = self.on_reply, None
         if on_reply is not None:
-            if self.timer is not None:
-                self.timer.cancel()
             on_reply(outcome)
 
 
@@ -317,10 +318,14 @@ class Upstream(ABC):
         """A response or error: to the request in flight with its id (a stray one is dropped)."""
         uid = msg.id
         if type(uid) is int and (inflight := self._inflight.get(uid)) is not None:
-            if inflight.future is None:  # nobody awaits it to clean up
+            if inflight.future is None:  # nobody awaits it to clean up; the usual case settled here
                 del self._inflight[uid]
                 if self._progress:
                     self._progress.pop(uid, None)
+                on_reply, inflight.on_reply = inflight.on_reply, None
+                if on_reply is not None:
+                    on_reply(msg)
+                return
             inflight.settle(msg)
 
     def _attribute(self) -> Relay | None:
@@ -427,7 +432,8 @@ class StreamUpstream(Upstream):
         self.ephemeral = False
         """Start a fresh server after every tool call (sandbox ``ephemeral: true``)."""
         self.recycles = 0
-        self._timers: Wheel | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweep: asyncio.TimerHandle | None = None
 
     async def recycle(self) -> None:
         """Replace the running server with a fresh one, between calls: a planned restart."""
@@ -471,36 +477,74 @@ class StreamUpstream(Upstream):
             and (bool(self._inflight) or not stream.should_recycle(RECYCLE_MARGIN))
         )
 
-    def send_now(self, method: str, params: JSONObj, relay: Relay | None, on_reply: OnReply,
-                 limit: float | None = None) -> int:
+    def send_now(self, method: str, params: JSONObj | None, relay: Relay | None, on_reply: OnReply,
+                 limit: float | None = None, verbatim: Message | None = None) -> int:
         """Send a request without a task (after :meth:`can_send_now`): ``on_reply`` is called once,
         with the answer, or with an :class:`UpstreamError` on timeout (this upstream's, or ``limit``
         seconds if that is sooner) or when the server goes away. Returns the upstream id, for
-        :meth:`withdraw`."""
+        :meth:`withdraw`.
+
+        ``verbatim``: a client request whose params the server takes as they are (no ``_meta``,
+        the server's own names) and whose bytes are sent with only the id changed; ``params`` is
+        then not needed."""
         stream = self._stream
         assert isinstance(stream, StdioChild)
-        uid, obj, inflight = self._prepare(method, params, relay, None)
+        data = None
+        if verbatim is not None and verbatim.id is not None:
+            uid = next(self._ids)
+            data = with_id(verbatim.raw, verbatim.id, uid)
+            if data is not None:
+                inflight = self._inflight[uid] = _InFlight(None, relay, method=method)
+            else:  # the id is not where it can be swapped: encoded anew
+                params = verbatim.params
+        if data is None:
+            uid, obj, inflight = self._prepare(method, params, relay, None)
+            data = orjson.dumps(obj)
         try:
-            stream.write_now(orjson.dumps(obj))
+            stream.write_now(data)
         except (ConnectionError, OSError) as exc:
             self._forget(uid)
             raise UpstreamError(errors.UPSTREAM_UNAVAILABLE, f"upstream {self.name}: {exc}") from None
         inflight.on_reply = on_reply
-        timers = self._timers
-        if timers is None:
-            timers = self._timers = wheel()  # kept: finding the running loop costs a system call
+        # No loop timer per request: one sweep per tick looks at what is in flight (see _expire_due).
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()  # kept: finding it costs a system call
         timeout = self.cfg.timeout if limit is None else min(limit, self.cfg.timeout)
-        inflight.timer = timers.add(timeout, self._expire, (uid, timeout))
+        inflight.timeout = timeout
+        inflight.deadline = loop.time() + timeout
+        if self._sweep is None:
+            self._sweep = loop.call_later(TICK, self._expire_due)
         return uid
 
-    def _expire(self, uid: int, timeout: float) -> None:
+    def _expire_due(self) -> None:
+        """Time out the requests sent with :meth:`send_now` whose deadline has passed; look again
+        next tick while any is in flight."""
+        self._sweep = None
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        waiting = False
+        due: list[int] = []
+        for uid, inflight in self._inflight.items():
+            if inflight.on_reply is not None:
+                if inflight.deadline <= now:
+                    due.append(uid)
+                else:
+                    waiting = True
+        for uid in due:
+            self._expire(uid)
+        if waiting:
+            self._sweep = loop.call_later(TICK, self._expire_due)
+
+    def _expire(self, uid: int) -> None:
         inflight = self._inflight.get(uid)
         if inflight is None:
             return
         self._forget(uid)
         self._spawn(self.cancel(uid, "timed out"))
         inflight.settle(UpstreamError(errors.UPSTREAM_TIMEOUT, f"upstream {self.name} did not answer "
-                                      f"{inflight.method} within {timeout:g}s"))
+                                      f"{inflight.method} within {inflight.timeout:g}s"))
 
     def withdraw(self, uid: int) -> None:
         """The client cancelled a request sent with :meth:`send_now`: tell the server, drop the answer."""
@@ -508,8 +552,6 @@ class StreamUpstream(Upstream):
         if inflight is None:
             return
         self._forget(uid)
-        if inflight.timer is not None:
-            inflight.timer.cancel()
         inflight.on_reply = None
         self._spawn(self.cancel(uid))
 

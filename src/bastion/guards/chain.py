@@ -84,12 +84,21 @@ class Chain:
     def decide(self, phase: Phase, msg: Message, ctx: Context) -> Outcome:
         """:meth:`run` without the event loop, for a phase whose guards are all plain functions
         (:attr:`sync`): what a guard returns that is not a verdict denies, as a crash would."""
-        outcome = Outcome(msg)
+        return self.check(phase, msg, ctx) or Outcome(msg)
+
+    def check(self, phase: Phase, msg: Message, ctx: Context) -> Outcome | None:
+        """:meth:`decide`, or None when every guard allowed the message as it is (the usual case,
+        for which nothing is built)."""
+        plan = self._plans.get((phase, ctx.transport, ctx.method if ctx.method in self._named else None))
+        if plan is None:
+            plan = self._guards(phase, ctx)
+        outcome: Outcome | None = None
+        current = msg
         request = phase == "request"
-        for inst in self._guards(phase, ctx):
+        for inst in plan:
             guard = inst.guard
             try:
-                verdict = guard.on_request(outcome.message, ctx) if request else guard.on_response(outcome.message, ctx)
+                verdict = guard.on_request(current, ctx) if request else guard.on_response(current, ctx)
             except Exception as exc:  # a crashing guard denies: fail closed
                 verdict = _crashed(guard, phase, exc)
             if verdict is ALLOW:
@@ -99,8 +108,11 @@ class Chain:
                     verdict.close()
                 verdict = _crashed(inst.guard, phase, TypeError(
                     f"guard returned {type(verdict).__name__} from a plain function; declare it async def"))
+            if outcome is None:
+                outcome = Outcome(msg)
             if _apply(outcome, inst, verdict, ctx):
                 return outcome
+            current = outcome.message
         return outcome
 
     @property

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from bastion.guards.base import ALLOW, BaseGuard, Context, Deny, Verdict
 from bastion.protocol import errors
-from bastion.protocol.jsonrpc import Message
+from bastion.protocol.jsonrpc import Kind, Message
 
 
 def nesting_depth(value: Any) -> int:
@@ -39,22 +39,23 @@ class LimitsGuard(BaseGuard):
         self.max_bytes = max_bytes
         self.max_depth = max_depth
 
-    def _check(self, msg: Message, what: str) -> Verdict:
-        size = len(msg.raw)
-        if size > self.max_bytes:
-            return Deny("limits.size", f"{what} of {size} bytes exceeds {self.max_bytes}", errors.MESSAGE_TOO_LARGE)
-        # Depth can be no more than the number of opening brackets: skip the walk when that is small.
+    def on_request(self, msg: Message, ctx: Context) -> Verdict:
+        """Both phases (one function: this runs on every message)."""
         raw = msg.raw
-        if raw.count(b"{") + raw.count(b"[") > self.max_depth:
+        size = len(raw)
+        if size > self.max_bytes:
+            return Deny("limits.size", f"{_what(msg)} of {size} bytes exceeds {self.max_bytes}",
+                        errors.MESSAGE_TOO_LARGE)
+        # Depth can be no more than the number of opening brackets: skip the walk when that is small.
+        if size > self.max_depth and raw.count(b"{") + raw.count(b"[") > self.max_depth:
             depth = nesting_depth(msg.obj)
             if depth > self.max_depth:
-                return Deny(
-                    "limits.depth", f"{what} nests {depth} deep, over {self.max_depth}", errors.MESSAGE_TOO_LARGE
-                )
+                return Deny("limits.depth", f"{_what(msg)} nests {depth} deep, over {self.max_depth}",
+                            errors.MESSAGE_TOO_LARGE)
         return ALLOW
 
-    def on_request(self, msg: Message, ctx: Context) -> Verdict:
-        return self._check(msg, "request")
+    on_response = on_request
 
-    def on_response(self, msg: Message, ctx: Context) -> Verdict:
-        return self._check(msg, "response")
+
+def _what(msg: Message) -> str:
+    return "response" if msg.kind is Kind.RESPONSE or msg.kind is Kind.ERROR else "request"

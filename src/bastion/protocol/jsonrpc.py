@@ -125,6 +125,17 @@ def parse(raw: bytes) -> Message:
         if isinstance(obj, list):
             raise ProtocolError(errors.INVALID_REQUEST, "JSON-RPC batches are not supported by MCP")
         raise ProtocolError(errors.INVALID_REQUEST, "a JSON-RPC message must be a JSON object")
+    # the two shapes of nearly all traffic, a call with an integer id and its plain result, here;
+    # the rest in _build
+    rid = obj.get("id")
+    if type(rid) is int and obj.get("jsonrpc") == "2.0":
+        method = obj.get("method")
+        if type(method) is str:
+            params = obj.get("params")
+            if params is None or type(params) is dict:
+                return Message(raw, obj, Kind.REQUEST, method, rid)
+        elif method is None and "result" in obj and "method" not in obj:
+            return Message(raw, obj, Kind.RESPONSE, "", rid)
     return _build(raw, obj)
 
 
@@ -167,6 +178,10 @@ def with_id(raw: bytes, old_id: RequestId, new_id: RequestId | None) -> bytes | 
     the top level, right after ``"jsonrpc":"2.0"`` or as the last member."""
     if raw.count(b'"id"') != 1:
         return None
+    if type(old_id) is int and type(new_id) is int:  # the usual case, in one comparison
+        head = b'{"jsonrpc":"2.0","id":%d,' % old_id
+        if raw.startswith(head):
+            return b'{"jsonrpc":"2.0","id":%d,' % new_id + raw[len(head):]
     old = b"%d" % old_id if type(old_id) is int else orjson.dumps(old_id)
     new = b"%d" % new_id if type(new_id) is int else orjson.dumps(new_id)
     end = len(_HEAD) + len(old)
