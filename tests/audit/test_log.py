@@ -147,3 +147,16 @@ def test_a_closed_log_notes_no_exchange(tmp_path: Path) -> None:
     log.exchange(b'"method":"tools/call"', time.perf_counter_ns(), None)
     log.flush()
     assert path.read_bytes() == b""
+
+
+@pytest.mark.parametrize(("elapsed_ns", "latency"), [
+    (0, 0.0), (499, 0.0), (999, 0.001), (125_400, 0.125), (999_999_999, 1000.0), (61_234_567_000, 61234.567),
+])
+def test_an_exchange_latency_is_milliseconds_with_three_decimals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  elapsed_ns: int, latency: float) -> None:
+    path = tmp_path / "a.jsonl"
+    log = AuditLog(str(path))
+    monkeypatch.setattr(time, "perf_counter_ns", lambda: 10**12 + elapsed_ns)
+    log.exchange(b'"method":"ping"', 10**12, None)
+    log.close()
+    assert orjson.loads(path.read_bytes())["latency_ms"] == latency
