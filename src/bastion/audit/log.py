@@ -86,13 +86,6 @@ class AuditLog:
         body = orjson.dumps(fields)
         self._append(b'{"ts":"' + self._timestamp() + (b'",' + body[1:] if len(body) > 2 else b'"}') + b"\n")
 
-    def write_encoded(self, members: bytes) -> None:
-        """Log one record whose members (everything after ``ts``, already JSON, without the
-        braces) the caller has encoded."""
-        if self._fd is None:
-            return
-        self._append(b'{"ts":"%s",%s}\n' % (self._timestamp(), members))
-
     def exchange(self, members: bytes, start_ns: int, args: Any) -> None:
         """Log one exchange: ``members`` (JSON, no braces) come after ``ts``; ``latency_ms`` (from
         ``start_ns``, a ``perf_counter_ns``, to now) and ``args_sha256`` (of ``args``, unless None)
@@ -130,7 +123,7 @@ class AuditLog:
         second = int(now)
         if second != self._second:
             self._second = second
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+            self._second_text = _utc_second(second)
         return self._second_text + _MILLIS[int((now - second) * 1000)]
 
     def flush(self) -> None:
@@ -166,7 +159,7 @@ class AuditLog:
             second = int(now)
             if second != last:
                 last = second
-                second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+                second_text = _utc_second(second)
             us = (latency_ns + 500) // 1000
             extend((b'{"ts":"', second_text, _MILLIS[int((now - second) * 1000)], b'",', members,
                     b',"latency_ms":', _WHOLE[us // 1000] if us < 1_000_000 else b"%d" % (us // 1000),
@@ -183,15 +176,15 @@ class AuditLog:
         self.enabled = False
 
 
+def _utc_second(second: int) -> bytes:
+    """A second since the epoch as UTC ISO 8601, up to the seconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+
+
 class Timer:
+    """When an exchange began (``perf_counter_ns``): :meth:`AuditLog.exchange` takes its latency from it."""
+
     __slots__ = ("start",)
 
     def __init__(self) -> None:
         self.start = time.perf_counter_ns()
-
-    def ms(self) -> float:
-        return round((time.perf_counter_ns() - self.start) / 1e6, 3)
-
-    def ms_json(self) -> bytes:
-        """:meth:`ms` as a JSON number (milliseconds, three decimals), formatted without a float."""
-        return b"%d.%03d" % divmod((time.perf_counter_ns() - self.start + 500) // 1000, 1000)

@@ -161,11 +161,8 @@ class _Relayed(Timer):
             outcome = gw.chain.check("response", reply, ctx)
             if outcome is None and not self.rules:
                 # nothing changed or flagged it: the reply's own bytes with the client's id, when
-                # it is a plain result (_verbatim, written out: this is every relayed call)
-                obj = reply.obj
-                raw = with_id(reply.raw, reply.id, msg.id) if (
-                    reply.kind is Kind.RESPONSE and len(obj) == 3 and type(obj.get("result")) is dict
-                    and session.era is Era.HANDSHAKE and reply.id is not None) else None
+                # it is a plain result (handshake-era clients take results as they come)
+                raw = _verbatim(session, msg, reply)
                 if raw is not None:
                     gw._audit(session, msg, ctx, "allow", None, None, self.rules, self)
                     self.answer(raw)
@@ -341,8 +338,7 @@ class Gateway:
         if (msg.method not in ROUTED_METHODS or session.era is not Era.HANDSHAKE or not session.initialized
                 or not self._sync_chain):
             return False
-        ctx = Context(session.id, session.era, session.transport, session.principal, msg.method, None, None,
-                      _NO_HEADERS if headers is None else headers)  # _context, written out
+        ctx = _context(session, msg, headers)
         pending = _Relayed(self, session, msg, ctx, emit if answer is None else answer, on_cancel)
         try:
             self._route(msg, ctx)
@@ -501,19 +497,15 @@ class Gateway:
             single = self.names.single
             if single is not None:  # one upstream, names as it gives them: nothing to look up
                 ctx.upstream, ctx.target = single, name
-                if kind == "tools":
-                    schema = self.upstreams[single].tool_schemas.get(name)
-                    if schema is not None:
-                        ctx.extra["input_schema"] = schema
-                return
-            if self.names.is_ambiguous(kind, name):
-                raise _Deny(errors.UNKNOWN_TARGET, f"{kind[:-1]} {name!r} is offered by several upstreams",
-                            "namespace.collision")
-            target = self.names.resolve(kind, name)
-            if target is None:
-                raise _Deny(errors.UNKNOWN_TARGET if kind == "tools" else errors.INVALID_PARAMS,
-                            f"unknown {kind[:-1]}: {name}")
-            ctx.upstream, ctx.target = target
+            else:
+                if self.names.is_ambiguous(kind, name):
+                    raise _Deny(errors.UNKNOWN_TARGET, f"{kind[:-1]} {name!r} is offered by several upstreams",
+                                "namespace.collision")
+                target = self.names.resolve(kind, name)
+                if target is None:
+                    raise _Deny(errors.UNKNOWN_TARGET if kind == "tools" else errors.INVALID_PARAMS,
+                                f"unknown {kind[:-1]}: {name}")
+                ctx.upstream, ctx.target = target
             if kind == "tools":
                 schema = self.upstreams[ctx.upstream].tool_schemas.get(ctx.target)
                 if schema is not None:

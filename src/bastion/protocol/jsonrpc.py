@@ -125,17 +125,6 @@ def parse(raw: bytes) -> Message:
         if isinstance(obj, list):
             raise ProtocolError(errors.INVALID_REQUEST, "JSON-RPC batches are not supported by MCP")
         raise ProtocolError(errors.INVALID_REQUEST, "a JSON-RPC message must be a JSON object")
-    # the two shapes of nearly all traffic, a call with an integer id and its plain result, here;
-    # the rest in _build
-    rid = obj.get("id")
-    if type(rid) is int and obj.get("jsonrpc") == "2.0":
-        method = obj.get("method")
-        if type(method) is str:
-            params = obj.get("params")
-            if params is None or type(params) is dict:
-                return Message(raw, obj, Kind.REQUEST, method, rid)
-        elif method is None and "result" in obj and "method" not in obj:
-            return Message(raw, obj, Kind.RESPONSE, "", rid)
     return _build(raw, obj)
 
 
