@@ -18,7 +18,7 @@ import itertools
 import re
 from collections.abc import Mapping
 
-from bastion.detect.definition_checks import _TOOL_REF, _sentences
+from bastion.detect.definition_checks import _TOOL_REF, _sentences, passes_own_code, sentence_at
 from bastion.detect.heuristics import Context, Hit, heuristic
 
 # ---------------------------------------------------------------- keeping things from the user
@@ -535,7 +535,8 @@ _ASK_USER = re.compile(
 _USER_SECRET = re.compile(
     r"\b(?:(?:account|banking|login|online\s+banking|wallet|email|e-mail)\s+passwords?|passwords?|passcodes?"
     r"|pass\s*phrases?|one-time\s+(?:pass)?(?:codes?|passwords?)|otps?|2fa\s+codes?|mfa\s+codes?"
-    r"|authenticator(?:\s+app)?\s+codes?|verification\s+codes?|sms\s+codes?|recovery\s+(?:phrases?|words|codes?)"
+    r"|authenticator(?:\s+app)?\s+codes?|verification\s+codes?|sms\s+codes?"
+    r"|(?:\d|four|six|eight)-digit\s+(?:sms\s+|verification\s+|security\s+|login\s+)?codes?|recovery\s+(?:phrases?|words|codes?)"
     r"|seed\s+(?:phrases?|words)|mnemonic(?:\s+phrases?)?|private\s+keys?|pins?|cvv2?|cvc|security\s+(?:answers?|questions?|codes?)"
     # the whole card: "the full card number used on the order, its expiry date and the security code"
     r"|(?:full|complete|entire|whole)\s+(?:\w+\s+)?card\s+numbers?|card\s+security\s+codes?"
@@ -597,6 +598,8 @@ def credential_prompt(ctx: Context) -> list[Hit]:
         secret = _USER_SECRET.search(text, ask.end(), min(len(text), ask.end() + 100))
         if secret is None:
             continue
+        if passes_own_code(ctx, text, *sentence_at(text, ask.start())):
+            continue  # the service's own second factor, for this tool's own code parameter
         os_, oe = ctx.norm.to_original(ask.start(), secret.end())
         return [Hit(os_, oe, f"asks the user for {secret.group(0)!r}")]
     # a script for the model to say: 'tell the user: "... Please reply with your work password"'
@@ -712,6 +715,9 @@ _CAVEAT = re.compile(r"\b(?:never|not\s+recommended|dangerous|only\s+(?:if|when|
 _PATH_PARAM = frozenset({"path", "dir", "directory", "folder", "root", "target", "location"})
 _CLEANING = re.compile(r"\b(?:delet|remov|clean|purg|wip|prun|eras|free)\w*", re.I)
 _WORDS = re.compile(r"[^a-z0-9]+")
+# tools whose point is to publish: a post is public unless the user says otherwise
+_PUBLISHING = frozenset({"post", "publish", "tweet", "toot", "status", "broadcast", "announce", "blog", "comment",
+                         "reply", "story", "skeet"})
 
 
 def _words(name: str) -> set[str]:
@@ -742,6 +748,8 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
     cleaning = _CLEANING.search(f"{tool.get('name', '')} {desc if isinstance(desc, str) else ''}") is not None
     strong: list[tuple[str, str]] = []
     weak: list[tuple[str, str]] = []
+    name = tool.get("name")
+    publishing = bool(_words(name) & _PUBLISHING) if isinstance(name, str) else False
     for pname, prop in props.items():
         if not isinstance(prop, Mapping) or "default" not in prop or not isinstance(pname, str):
             continue
@@ -750,6 +758,8 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
         words = _words(pname)
         enum = prop.get("enum")
         if isinstance(default, str) and isinstance(enum, list) and default in enum:
+            if publishing and _words(default) == {"public"}:
+                continue  # a post goes out to the public by default; that is what posting is
             if _words(default) & _RISKY_WORDS and any(
                     isinstance(v, str) and not _words(v) & _RISKY_WORDS for v in enum):
                 strong.append((field, f"{pname} defaults to {default!r} over its safer choices"))

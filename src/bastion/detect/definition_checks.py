@@ -148,6 +148,35 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_ONE_TIME_CODE = re.compile(
+    r"\b(?:one-time\s+(?:pass)?(?:codes?|passwords?)|otps?|(?:2fa|mfa|totp)\s+codes?|authenticator(?:\s+app)?"
+    r"|verification\s+codes?|(?:six|6)-digit\s+codes?)\b",
+    re.I,
+)
+_CODE_PARAMETER = re.compile(
+    r"(?:^|_)(?:otp|totp|mfa|2fa|tfa|one_?time|verification_?code|auth_?code|two_?factor)(?:$|_)", re.I
+)
+
+
+def passes_own_code(ctx: Context, text: str, s: int, e: int) -> bool:
+    """Whether the sentence ``text[s:e]`` hands a one-time code the user reads off their device
+    to one of this tool's own parameters named for it ("ask the user for the current code from
+    their authenticator app and pass it as ``otp``"): the second factor of the service the tool
+    acts on, as ``npm publish`` asks for it. A password, recovery phrase or private key is never
+    excused so, nor a code put into a parameter named for something else."""
+    if _ONE_TIME_CODE.search(text, s, e) is None:
+        return False
+    return any(_CODE_PARAMETER.search(p) is not None and find_word(text, p, s, e) >= 0 for p in ctx.own_params)
+
+
+def sentence_at(text: str, pos: int) -> tuple[int, int]:
+    """The span of the sentence of ``text`` that holds ``pos``."""
+    for s, e in _sentences(text):
+        if s <= pos <= e:
+            return s, e
+    return 0, len(text)
+
+
 def _acts(text: str, s: int, e: int) -> bool:
     """The sentence acts (sends, pays, deletes…); an SQL keyword in capitals ("allows INSERT,
     UPDATE, DELETE") is not prose that acts."""
@@ -164,6 +193,9 @@ punctuation or a fragment of code."""
 _EXAMPLE_HOST = re.compile(r"(?:^|[@/.])example\.(?:com|org|net)\b", re.I)
 
 
+_A_FORMAT_AFTER = re.compile(r"[>)\]}`'\"]{0,3}\s{0,3}(?:form|format|syntax|notation|shape|style|pattern)\b", re.I)
+
+
 def _not_planted(text: str, value: re.Match[str], s: int) -> bool:
     """Values that documentation is full of: an example.com address, what the caller must hold
     ("needs the Admin role"), or a quoted literal that is a method name, a JSONPath, a date or code."""
@@ -174,6 +206,8 @@ def _not_planted(text: str, value: re.Match[str], s: int) -> bool:
         return True  # "needs the Admin role": what the caller must hold
     if _PRIVILEGE.search(found) and _REFUSED_AFTER.match(text, value.end()):
         return True  # "Superuser and CREATEROLE cannot be granted": what the tool refuses
+    if _A_FORMAT_AFTER.match(text, value.end()):
+        return True  # "mentions use the `<@U123ABC>` form": how values are written, not one planted
     quoted = _QUOTED.findall(found)
     return bool(quoted) and all(_NOT_DATA.fullmatch(q.strip()) or _names_a_tool(q.strip()) for q in quoted)
 
@@ -513,6 +547,8 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
             continue  # only where it comes from, not what: "Format: APP::DB for other apps"
         if _CONVERSATION.search(what.group(0)) and _about_conversations(ctx, text):
             continue  # a summariser of transcripts takes the chat log the user hands it
+        if _ONE_TIME_CODE.fullmatch(what.group(0)) and passes_own_code(ctx, text, s, e):
+            continue  # the user's current 2FA code for this tool's own ``otp`` parameter
         os_, oe = ctx.norm.to_original(min(fill.start(), what.start()), max(fill.end(), what.end()))
         return [Hit(os_, oe, f"asks to be filled with {what.group(0)!r}")]
     return []

@@ -89,6 +89,9 @@ class _FieldScan:
 _SENTENCE_END = re.compile(r"(?<!\.)\.(?![.\w])|\n")
 """Where a sentence stops for ``unless_*`` conditions: a full stop (not one of "...", not inside
 "1.5" or "example.com") or a line break."""
+_SENTENCE_GAP = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z(\"'`])|\n[ \t]*\n")
+"""Between the parts of a windowed combination: the end of one sentence and the start of the
+next (a line break alone keeps a list item with its lead-in), or a blank line."""
 
 
 def _excerpt(text: str, start: int, end: int, limit: int = 160) -> str:
@@ -98,6 +101,15 @@ def _excerpt(text: str, start: int, end: int, limit: int = 160) -> str:
 
 def _scope_ok(rule: Rule, scope: str) -> bool:
     return rule.scope == "any" or rule.scope == scope
+
+
+def _apart(text: str | None, a: Finding, b: Finding) -> bool:
+    """Whether a sentence ends between findings ``a`` and ``b`` of ``text`` (their field)."""
+    if text is None:
+        return False
+    lo, hi = (a.end, b.start) if a.end <= b.start else (b.end, a.start)
+    # one character further: the capital that starts the next sentence may be ``b``'s first
+    return lo < hi and _SENTENCE_GAP.search(text, lo, hi + 1) is not None
 
 
 class Engine:
@@ -441,8 +453,9 @@ class Engine:
 
     # ------------------------------------------------------------------ items
 
-    def _combine(self, findings: list[Finding], kind: Kind) -> list[Finding]:
-        """Apply combination rules in file order; each may build on the signals of earlier ones."""
+    def _combine(self, findings: list[Finding], kind: Kind, texts: Mapping[str, str]) -> list[Finding]:
+        """Apply combination rules in file order; each may build on the signals of earlier ones.
+        ``texts`` are the item's strings by field (windowed parts must share a sentence)."""
         occ: dict[str, list[Finding]] = {}
         for f in findings:
             if f.start < 0:
@@ -458,7 +471,7 @@ class Engine:
         for rule in combos:
             if not all(s in occ for s in rule.all_of):
                 continue
-            match = self._combo_match(rule, occ)
+            match = self._combo_match(rule, occ, texts)
             if match is None:
                 continue
             first, span_start, span_end, evidence = match
@@ -474,7 +487,9 @@ class Engine:
         return added
 
     @staticmethod
-    def _combo_match(rule: Rule, occ: dict[str, list[Finding]]) -> tuple[Finding, int, int, str] | None:
+    def _combo_match(
+        rule: Rule, occ: dict[str, list[Finding]], texts: Mapping[str, str]
+    ) -> tuple[Finding, int, int, str] | None:
         head, *rest = rule.all_of
         for a in occ[head]:
             parts = [a]
@@ -486,7 +501,8 @@ class Engine:
                         break
                     if rule.ordered and b.start < parts[-1].end:
                         continue  # the signals must come in the order of all_of
-                    if b.field == a.field and max(0, b.start - a.end, a.start - b.end) <= rule.window:
+                    if (b.field == a.field and max(0, b.start - a.end, a.start - b.end) <= rule.window
+                            and not _apart(texts.get(a.field), a, b)):
                         found = b
                         break
                 if found is None:
@@ -500,15 +516,18 @@ class Engine:
                 return a, start, end, evidence[:240]
         return None
 
-    def report(self, name: str, kind: Kind, findings: list[Finding]) -> ItemReport:
-        """Combine, score and package the findings of one item."""
+    def report(
+        self, name: str, kind: Kind, findings: list[Finding], texts: Mapping[str, str] | None = None
+    ) -> ItemReport:
+        """Combine, score and package the findings of one item; ``texts`` are its strings by field
+        (without them, windowed combinations do not check that their parts share a sentence)."""
         if not findings:
             # combination rules need signals, so nothing to combine
             score = _EMPTY_SCORE
             return ItemReport(name=name, kind=kind, score=score,
                               verdict="malicious" if score >= self.threshold else "benign",
                               findings=(), threshold=self.threshold)
-        findings = findings + self._combine(findings, kind)
+        findings = findings + self._combine(findings, kind, texts or {})
         score = score_findings(findings)
         visible = tuple(
             sorted((f for f in findings if not f.weak), key=lambda f: (-f.confidence, f.field, f.start))
@@ -525,7 +544,7 @@ class Engine:
         findings = self.scan_string(text, kind, field=field, scope=scope, context=context)
         if self._models:
             findings.extend(self.model_findings(((field, text),), kind))
-        return self.report(name, kind, findings)
+        return self.report(name, kind, findings, {field: text})
 
     def scan_fields(
         self, fields: Iterable[tuple[str, str, str]], kind: Kind, *, name: str = "",
@@ -535,14 +554,16 @@ class Engine:
         from the item's structure)."""
         findings: list[Finding] = list(extra)
         texts: list[tuple[str, str]] = []
+        by_field: dict[str, str] = {}
         for path, text, scope in fields:
             if text:
+                by_field[path] = text
                 findings.extend(self.scan_string(text, kind, field=path, scope=scope, context=context))
                 if self._models and not _structural(path):
                     texts.append((path, text))
         if texts:
             findings.extend(self.model_findings(texts, kind))
-        return self.report(name, kind, findings)
+        return self.report(name, kind, findings, by_field)
 
     def model_findings(self, texts: Sequence[tuple[str, str]], kind: Kind) -> list[Finding]:
         """Findings of the learned lexical models on one item: ``(field path, text)`` pairs read
