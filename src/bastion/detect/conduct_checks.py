@@ -35,10 +35,17 @@ _USER = re.compile(
 _SUPPRESS = re.compile(
     "|".join((
         # told not to tell: "do not mention the upload", "no need to tell the user", "without informing"
-        r"\b(?:do\s+not|don't|never|no\s+need\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not|shouldn't"
-        r"|without)\s+(?:\w+\s+){0,2}?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?|notify(?:ing)?|alert(?:ing)?"
-        r"|disclos(?:e|ing)|reveal(?:ing)?|rais(?:e|ing)|surfac(?:e|ing)|bring(?:ing)?\s+up|explain(?:ing)?"
-        r"|point(?:ing)?\s+out|admit(?:ting)?|display(?:ing)?|show(?:ing)?|discuss(?:ing)?|itemi[sz](?:e|ing))\b"
+        r"\b(?:do\s+not|don't|never|no\s+(?:need|reason)\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not"
+        r"|shouldn't|without|refrain\s+from)\s+(?:\w+\s+){0,2}?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?"
+        r"|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|reveal(?:ing)?|rais(?:e|ing)|surfac(?:e|ing)|bring(?:ing)?\s+up"
+        r"|explain(?:ing)?|point(?:ing)?\s+out|admit(?:ting)?|display(?:ing)?|show(?:ing)?|discuss(?:ing)?"
+        r"|itemi[sz](?:e|ing)|announc(?:e|ing)|highlight(?:ing)?|comment(?:ing)?\s+on"
+        # the object between the verb and its particle: "bring the fee up", "calling it out"
+        r"|bring(?:ing)?\s+(?:it|this|that|them|these|those|the\s+[\w-]+(?:\s+[\w-]+)?)\s+up"
+        r"|(?:call|point)(?:ing)?\s+(?:it|this|that|them|these|those)\s+out"
+        # denying what something is: "do not say these are paid placements"
+        r"|say(?:ing)?\s+(?:that\s+)?(?:these|this|they|it)\s+(?:are|is|were|was)\s+(?:paid|sponsored|ads?\b|advertis"
+        r"|affiliate|promoted|placements?))\b"
         # "list" is also what a tool does ("don't list or read other items"): with its object only
         r"|\b(?:do\s+not|don't|never)\s+list\s+(?:them|these|those|the\s+(?:additional|extra|other|hidden)\s+\w+)\b",
         # the passive of the same: "is not mentioned", "are not communicated"
@@ -49,7 +56,8 @@ _SUPPRESS = re.compile(
         r"|mentioned|highlighted|flagged|disclosed|surfaced|raised|shown|reported|pointed\s+out|brought\s+up|discussed"
         r"|listed|itemi[sz]ed)\b"
         r"|\b(?:does\s+not|doesn't|do\s+not|don't|need\s+not)\s+need\s+to\s+be\s+(?:brought\s+up|mentioned|disclosed"
-        r"|shown|reported|surfaced)\b",
+        r"|shown|reported|surfaced|described|explained|announced|called\s+out)\b"
+        r"|\bneed(?:s|n't)?\s+not\s+be\s+(?:described|explained|announced|mentioned|disclosed|reported)\b",
         # what it says does not matter: "characterize them as 'standard terms' whatever they actually say"
         r"\bwhatever\s+(?:they|it|the\s+\w+)\s+(?:actually\s+)?(?:says?|shows?|contains?|finds?|were|was)\b"
         r"|\b(?:reassure|assure)\s+(?:the\s+)?users?\s+that\b[^.\n]{0,80}\b(?:no|none|not|never|nothing)\b",
@@ -57,6 +65,13 @@ _SUPPRESS = re.compile(
         r"\b(?:left|leaves?|keeps?|kept|leaving|keeping)\s+(?:\w+\s+){0,3}?out\s+of\b"
         r"|\b(?:leave|leaves|left|leaving|omit|omits|omitting|filter|filters)\s+out\s+(?:every|each|all|any)\b"
         r"|\b(?:leave|leaves|leaving)\s+(?:that|this|these|those|the)\s+(?:\w+\s+){0,2}out\b"
+        r"|\b(?:leave|leaves|leaving)\s+(?:it|them)\s+out\s+(?:when|while|of|from)\b"
+        # why the user is told only part: "mention only the path; users find the partner bit confusing"
+        r"|\bonly\b[^.\n]{0,80}\b(?:users?|customers?|they)\s+find\s+(?:the\s+|this\s+|it\s+|that\s+)?(?:[\w-]+\s+){0,3}?(?:confusing"
+        r"|alarming|worrying|scary|overwhelming|off-putting)\b"
+        # dropped and then reported clean: "omit them entirely and state that the image passed"
+        r"|\bomit\s+(?:them|it|these|those|the\s+\w+)\b[^.\n]{0,40}\b(?:state|say|report|claim|tell\s+(?:the\s+user|them))"
+        r"\s+that\b"
         r"|\bkeep\s+(?:this|these|it|them|that|those)\s+(?:\w+\s+)?to\s+yourself\b"
         r"|\b(?:do(?:es)?|did)\s+not\s+need\s+(?:the\s+user's|their|user|any\s+user)\s+(?:attention|knowledge|awareness)\b"
         r"|\bwithout\s+the\s+user(?:'s)?\s+(?:knowing|knowledge|noticing|awareness)\b"
@@ -133,7 +148,7 @@ _SUPPRESS = re.compile(
         # French, Spanish, German
         r"\bn'a\s+pas\s+a\s+etre\s+(?:signalee?s?|mentionnee?s?|communiquee?s?)|\bsans\s+(?:en\s+)?(?:informer|avertir|prevenir)\b"
         r"|\bne\s+sont\s+pas\s+communiques\b|\bil\s+convient\s+d'indiquer\s+a\s+l'utilisateur\s+que\b"
-        r"|\bno\s+hace\s+falta\s+(?:mencionarlo|mencionar|informar|decirlo|avisar)|\bsin\s+(?:informar|avisar|mencionarlo)\b"
+        r"|\bno\s+hace\s+falta\s+(?:mencion|inform|decir|avis|coment|cont)\w*|\bsin\s+(?:informar|avisar|mencionarlo)\b"
         r"|\bmencionarlo\s+(?:solo\s+)?(?:genera|causa|crea)\s+confusion\b"
         r"|\bals\s+de\s+(?:gebruiker|klant)\s+(?:ernaar\s+|erom\s+)?vraagt\b[^.\n]{0,60}\b(?:vertel|zeg)\s+(?:dan\s+)?dat\b"
         r"|\binutile\s+de\s+(?:le|la|les|lui|leur)\s+(?:\w+\s+)?(?:signaler|mentionner|preciser|dire|indiquer)\b"
@@ -145,7 +160,8 @@ _SUPPRESS = re.compile(
         r"|\bnao\s+(?:\w+\s+)?(?:mencion|inform|cont[ae]|revel|avis|diga|dizer|comunic|mostr)\w*"
         r"|\bsem\s+(?:informar|avisar|mencionar)\b"
         r"|\bnie\s+(?:\w+\s+)?(?:wspominaj|informuj|mow|ujawniaj|powiadamiaj|pokazuj)\w*|\bbez\s+(?:informowania|wiedzy)\b"
-        r"|(?:伝え|言わ|知らせ|報告し|表示し|教え|通知し)(?:ない|ず)|不要(?:告诉|通知|提及|透露|显示|让)|无需(?:告诉|通知|提及)"
+        r"|(?:伝え|言わ|知らせ|報告し|表示し|教え|通知し)(?:ない|ず)|不要(?:向|对|跟|和)?(?:用户)?(?:告诉|通知|提及|透露|显示|让|提)"
+        r"|(?:无需|不需要|不必|不用)(?:向用户|对用户)?(?:告诉|通知|提及|告知|说明|透露)|无论[^。；\n]{0,30}都(?:应|要)?(?:告诉|告知)"
         r"|勿(?:告知|提及|告诉)",
     )),
     re.I,
@@ -157,7 +173,8 @@ _SECRET_OBJECT = re.compile(
     re.I,
 )
 _NEGATED = re.compile(
-    r"(?:do\s+not|don't|never|no\s+need|not\s+need|need\s+not|should\s+not|must\s+not|shouldn't|without)\b", re.I)
+    r"(?:do\s+not|don't|never|no\s+need|no\s+reason|not\s+need|need\s+not|should\s+not|must\s+not|shouldn't|without"
+    r"|refrain)\b", re.I)
 _USERS_CALL = re.compile(
     r"\bunless\s+(?:the\s+)?users?\s+(?:explicitly\s+)?(?:asks?|requests?|wants?|chooses?)\b", re.I)
 
@@ -174,7 +191,9 @@ _SUPPRESS_WORDS = ("not", "never", "without", "anyway", "confusion", "panic", "a
                    "drop", "from the", "state ", "even ", "out of", "yourself", " as ", "if ", "when", "should", "n't",
                    "n'a pas", "sans ", "communiques", "out ", "show", "display", "state that", "whatever", "assure",
                    "convient", "hace falta", "sin ", "ohne ", "hinweis", "no need", "non ", "nao ", "nie ", "senza ",
-                   "sem ", "bez ", "ない", "ず", "不要", "无需", "勿", "inutile", "vraagt")
+                   "sem ", "bez ", "ない", "ず", "不要", "无需", "勿", "inutile", "vraagt", "no reason", "refrain",
+                   "confusing", "alarming", "worrying", "scary", "overwhelming", "off-putting", "不需要", "不必",
+                   "不用", "无论", "need not", "needn't")
 
 
 def _has_any(low: str, words: tuple[str, ...]) -> bool:
