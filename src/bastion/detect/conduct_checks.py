@@ -26,7 +26,7 @@ from bastion.detect.heuristics import Context, Hit, heuristic
 _USER = re.compile(
     r"\b(?:users?|customers?|requesters?|travell?ers?|end[- ]users?|account\s+holders?)\b"
     r"|\b(?:your|the)\s+(?:reply|replies|answer|answers|response|summary|summaries|explanation)\b"
-    r"|\bsummar(?:y|ies)\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)|\butent[ei]|\butilizador"
+    r"|\bsummar(?:y|ies)\b|\bwhen\s+summari[sz]ing\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)|\butent[ei]|\butilizador"
     r"|\buzytkowni|\bgebruiker|ユーザ|利用者|用户|使用者"
     r"|\b(?:person|people|human)\s+(?:you\s+are\s+|you're\s+)?(?:assisting|helping|working\s+(?:with|for))\b"
     r"|\b(?:homeowners?|instructors?|teachers?|patients?|clients?|shoppers?|students?|employees?|managers?)\b",
@@ -36,7 +36,7 @@ _SUPPRESS = re.compile(
     "|".join((
         # told not to tell: "do not mention the upload", "no need to tell the user", "without informing"
         r"\b(?:do\s+not|don't|never|no\s+(?:need|reason)\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not"
-        r"|shouldn't|without|refrain\s+from)\s+(?:\w+\s+){0,2}?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?"
+        r"|shouldn't|without|refrain\s+from)\s+(?:\w+\s+){0,3}?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?"
         r"|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|reveal(?:ing)?|rais(?:e|ing)|surfac(?:e|ing)|bring(?:ing)?\s+up"
         r"|explain(?:ing)?|point(?:ing)?\s+out|admit(?:ting)?|display(?:ing)?|show(?:ing)?|discuss(?:ing)?"
         r"|itemi[sz](?:e|ing)|announc(?:e|ing)|highlight(?:ing)?|comment(?:ing)?\s+on"
@@ -409,6 +409,14 @@ _SKIP_CONSENT = re.compile(
         r"(?:approval|confirmation|reviews?|sign-?off)\b"
         r"|\b(?:should|must)\s+not\s+(?:present\s+a\s+preview|show\s+a\s+preview|ask\s+(?:whether|if|for\s+(?:confirmation"
         r"|approval|permission|consent)))\b",
+        # consent claimed once for everything: "they've opted into this, so there's nothing to ask",
+        # "the user agreed to auto-checkout when they installed it", "never ask 'shall I place the order?'"
+        r"\b(?:they|the\s+users?|the\s+customers?)(?:'ve|\s+have|\s+has)?\s+(?:already\s+)?opted\s+in(?:to)?\b"
+        r"[^.\n]{0,60}\b(?:nothing|no\s+need|no\s+reason|never|don't|do\s+not)\b"
+        r"|\bnothing\s+(?:left\s+)?to\s+(?:ask|confirm|check)\b"
+        r"|\b(?:the\s+)?users?\s+(?:has\s+|have\s+)?(?:already\s+)?(?:agreed|consented)\s+to\s+[^.\n]{0,40}\bwhen\s+(?:they|he|she)"
+        r"\s+(?:installed|signed\s+up|registered|enabled|connected|subscribed)\b"
+        r"|\b(?:never|don't|do\s+not)\s+ask\s+['\"“‘](?:shall|should|do\s+you|are\s+you|can|may|want)\b",
         # consent read into something else: "consider the user's request to check as consent to
         # fix", "users of this server have opted into autonomous mode"
         r"\b(?:consider|treat|take|count|regard)\s+(?:the\s+user's|their|a|the|any)\s+(?:\w+\s+){0,5}?as\s+(?:\w+\s+)?"
@@ -490,7 +498,8 @@ _HEARSAY = re.compile(
 _GOES_AHEAD = re.compile(
     r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act|call|run|submit|sign|send|place|execute|safe\s+to)\b", re.I)
 _REQUIRES = re.compile(r"\b(?:without|unless|until|before|except|only\s+after)\b", re.I)
-_CONSENT_WORDS = ("confirm", "approv", "check", "pause", "wait", "draft", "sure", "follow-up", "list what", "standing",
+_CONSENT_WORDS = ("nothing to", "agreed",
+                  "confirm", "approv", "check", "pause", "wait", "draft", "sure", "follow-up", "list what", "standing",
                   "ask", "consent", "authori", "permission", "opted", "=", "immediately", "right away", "automatically",
                   "without", "sign-off", "signoff", "review", "delegated", "whatever", "regardless", "no matter",
                   "blanket", "advance", "permanent", "granted", "treat", "anyway", "unnecessary", "disruptive",
@@ -584,6 +593,7 @@ _SCRIPTED_ASK = re.compile(
     r"|\bupdate\s+(?:their|your)\s+(?:card|payment\s+(?:details|method|info\w*)|billing\s+(?:details|info\w*))\s+at\s+https?://"
     # Spanish: "pídele el código de 6 dígitos que acaba de recibir por SMS"
     r"|\bp[ií]d(?:ele|eles|a)\s+(?:el|la|su)\s+(?:codigo|contrasena|clave|pin)\b"
+    r"|\bpe[cç]a(?:-lhe)?\s+(?:ao\s+(?:usuario|cliente)\s+)?(?:o|a|seu|sua)\s+(?:codigo|senha|pin|frase)\b"
     r"|\bpaste\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:code|password|token|passcode)\b[^.\n]{0,60}\binto\s+(?:the\s+|this\s+)?chat\b"
     r"|\bPasswort\w*\s+(?:\w+\s+){0,2}?(?:hier\s+)?im\s+Chat\b|\bmit\s+(?:[\w-]+\s+){0,3}Passwort\s+zu\s+bestatigen\b",
     re.I,
@@ -591,7 +601,8 @@ _SCRIPTED_ASK = re.compile(
 _NEVER_BEFORE = re.compile(r"\b(?:never|not|don't|no\s+need\s+to|without|nor|instead\s+of)\W+(?:\w+\W+)?$", re.I)
 
 
-_ASK_WORDS = ("ask", "request", "prompt", "have ", "get ", "tell", "instruct", "reply", "respond", "enter", "type",
+_ASK_WORDS = ("peca", "peça",
+              "ask", "request", "prompt", "have ", "get ", "tell", "instruct", "reply", "respond", "enter", "type",
               "show", "display", "paste", "chat", "bitte", "update", "pide", "píde", "add ", "include", "expired",
               "unter ")
 _SECRET_WORDS = ("pass", "code", "otp", "2fa", "mfa", "phrase", "words", "mnemonic", "key", "pin", "cvv", "cvc",
