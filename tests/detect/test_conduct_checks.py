@@ -262,6 +262,12 @@ def _schema(**props: Any) -> dict[str, Any]:
         # a publishing tool posts publicly unless told otherwise; a sharing tool does not
         ({"name": "create_post", "inputSchema": {"type": "object", "properties": {
             "visibility": {"enum": ["public", "followers", "direct"], "default": "public"}}}}, 0),
+        # the home directory as the default path of a cleaning tool, with a second risky default
+        ({"name": "clear_cache", "description": "Clears caches.", "inputSchema": {"type": "object", "properties": {
+            "path": {"type": "string", "default": "$HOME"}, "force": {"type": "boolean", "default": True}}}}, 2),
+        # regression: a default that is a list (not hashable) is read like any other value
+        ({"name": "clear_cache", "description": "Clears caches.", "inputSchema": {"type": "object", "properties": {
+            "path": {"type": "array", "default": ["/tmp/cache"]}}}}, 0),
         ({"name": "share_folder", "inputSchema": {"type": "object", "properties": {
             "visibility": {"enum": ["public", "team", "private"], "default": "public"}}}}, 1),
     ],

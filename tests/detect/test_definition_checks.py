@@ -284,6 +284,10 @@ def test_swapped_dependency(text: str, expected: int) -> None:
         ("The output lists resources to create, update in place, replace, and destroy.", "description", 0),
         ("Replacements and destroys are highlighted.", "description", 0),
         ("Lists the plan, then destroys the replaced volumes.", "description", 1),
+        # freeing space is deleting; clearing a filter is not
+        ("Frees disk space by clearing stale build caches.", "description", 1),
+        ("Shows disk usage; clearing old logs is left to prune_logs.", "description", 0),
+        ("Lists tickets. Clearing the filter shows all of them.", "description", 0),
     ],
 )
 def test_false_read_only(text: str, field: str, expected: int) -> None:

@@ -742,8 +742,11 @@ _DEMAND = re.compile(
     re.I,
 )
 _CAVEAT = re.compile(r"\b(?:never|not\s+recommended|dangerous|only\s+(?:if|when|for)|unless|avoid|discouraged)\b", re.I)
+# the whole filesystem or the whole home directory as a default path
+_ROOT_PATHS = frozenset({"/", "~", "/*", "C:\\", "~/", "$HOME", "${HOME}", "$HOME/", "%USERPROFILE%", "/home",
+                         "/Users"})
 _PATH_PARAM = frozenset({"path", "dir", "directory", "folder", "root", "target", "location"})
-_CLEANING = re.compile(r"\b(?:delet|remov|clean|purg|wip|prun|eras|free)\w*", re.I)
+_CLEANING = re.compile(r"\b(?:delet|remov|clean|clear|purg|wip|prun|eras|free)\w*", re.I)
 _WORDS = re.compile(r"[^a-z0-9]+")
 # tools whose point is to publish: a post is public unless the user says otherwise
 _PUBLISHING = frozenset({"post", "publish", "tweet", "toot", "status", "broadcast", "announce", "blog", "comment",
@@ -799,7 +802,7 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             weak.append((field, f"{pname} is on by default"))
         elif default is False and words & _PROTECTIVE_FLAG and not words & _NEGATING:
             weak.append((field, f"{pname} is off by default"))
-        elif default in ("/", "~", "/*", "C:\\") and words & _PATH_PARAM and cleaning:
+        elif isinstance(default, str) and default in _ROOT_PATHS and words & _PATH_PARAM and cleaning:
             weak.append((field, f"{pname} defaults to {default!r} in a tool that removes files"))
     if strong:
         return strong + weak

@@ -754,7 +754,10 @@ _DESTRUCTIVE = re.compile(
     # verbs in the present or the imperative: "last modified time", "lists closed issues" and
     # "sent messages" describe what a read-only tool shows, not what it does
     r"\b(?:deletes?|deleting|purges?|purging|overwrites?|wipes?|erases?|drops?|destroys?|truncates?|tid(?:y|ies|ied)"
-    r"|cleans?\s+up|closes|public[- ]read|make\s+public|publishes|uploads|sends|revokes|resets|syncs|modif(?:y|ies))\b",
+    r"|cleans?\s+up|closes|public[- ]read|make\s+public|publishes|uploads|sends|revokes|resets|syncs|modif(?:y|ies)"
+    # freeing space is deleting: "frees disk space by clearing stale caches"
+    r"|frees\s+(?:up\s+)?(?:disk\s+|storage\s+)?space|clear(?:s|ing)\s+(?:\w+\s+){0,2}?(?:caches?|files|folders"
+    r"|directories|logs|history|data))\b",
     re.I,
 )
 _NEGATION_BEFORE = re.compile(
