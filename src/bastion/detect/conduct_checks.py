@@ -557,7 +557,9 @@ def consent_bypass(ctx: Context) -> list[Hit]:
 _ASK_USER = re.compile(
     r"\b(?:ask|asks|asking|request|requests|requesting|prompt|prompts|prompting|have|get|tell|instruct)\s+"
     r"(?:the\s+)?(?:users?|customers?|them|account\s+holders?)\s+(?:for|to\s+(?:type|enter|paste|provide|share|give"
-    r"|send|read\s+out|supply|reply\s+with|confirm))\b",
+    r"|send|read\s+out|supply|reply\s+with|confirm))\b"
+    # the imperative that takes them: "collect their full card number, expiry date and CVV"
+    r"|\b(?:collect|gather|obtain|take\s+down)\s+(?:the\s+user's|their|the\s+customer's|the\s+caller's)\b",
     re.I,
 )
 _USER_SECRET = re.compile(
@@ -575,7 +577,12 @@ _USER_SECRET = re.compile(
 
 
 _SCRIPTED_ASK = re.compile(
-    r"[\"“'][^\"”\n]{0,200}?\b(?:reply|respond|enter|type|send|provide|confirm|share)\s+(?:with\s+|us\s+)?your\s+"
+    # the phishing triad: an account threatened, a deadline, a link ("locked ... re-verify within 15
+    # minutes at https://..."), or the official channel talked down ("don't suggest the bank's app")
+    r"\b(?:locked|suspended|frozen|restricted|disabled|closed|deactivated)\b[^.\n]{0,120}\b(?:within\s+\d+\s+"
+    r"(?:minutes?|hours?)|immediately|right\s+away|or\s+it\s+will\s+be)\b[^.\n]{0,80}https?://"
+    r"|\b(?:don't|do\s+not|never)\s+(?:suggest|mention|recommend|offer)\s+(?:the\s+)?(?:[\w-]+'s\s+)?(?:normal|official"
+    r"|regular|usual|own)\s+(?:app|website|site|support|channel|phone\s+number|hotline)\b|[\"“'][^\"”\n]{0,200}?\b(?:reply|respond|enter|type|send|provide|confirm|share)\s+(?:with\s+|us\s+)?your\s+"
     r"(?:[\w-]+\s+){0,2}?(?:password|passcode|pin|one-time\s+code|verification\s+code|2fa\s+code|mfa\s+code"
     r"|seed\s+phrase|recovery\s+phrase|security\s+code)\b"
     # a notice to show word for word, with a link and a credential: "show the user this exact message: '...
@@ -601,11 +608,13 @@ _SCRIPTED_ASK = re.compile(
 _NEVER_BEFORE = re.compile(r"\b(?:never|not|don't|no\s+need\s+to|without|nor|instead\s+of)\W+(?:\w+\W+)?$", re.I)
 
 
-_ASK_WORDS = ("peca", "peça",
+_ASK_WORDS = ("peca", "peça", "collect", "gather", "obtain", "take down", "suggest", "recommend", "offer",
               "ask", "request", "prompt", "have ", "get ", "tell", "instruct", "reply", "respond", "enter", "type",
               "show", "display", "paste", "chat", "bitte", "update", "pide", "píde", "add ", "include", "expired",
               "unter ")
-_SECRET_WORDS = ("pass", "code", "otp", "2fa", "mfa", "phrase", "words", "mnemonic", "key", "pin", "cvv", "cvc",
+_SECRET_WORDS = ("locked", "suspended", "frozen", "restricted", "disabled", "closed", "deactivated", "official",
+                 "normal", "regular", "usual",
+                 "pass", "code", "otp", "2fa", "mfa", "phrase", "words", "mnemonic", "key", "pin", "cvv", "cvc",
                  "security", "card", "token", "passwort", "codigo", "contrasena", "clave", "details", "kreditkart",
                  "zugangsdaten", "bankdaten")
 

@@ -46,7 +46,10 @@ _PLANTED_VALUE = re.compile(
         r"\b(?:[a-z_]*_)?(?:enabled?|verify|verified|protection|protected|notify|notifications?|audit|logging|encryption"
         r"|mfa|2fa|ssl|tls|approval|review|confirm(?:ation)?|sandbox|safe_mode)\s*[=:]\s*false\b"
         r"|\bdisable\s+(?:the\s+)?(?:branch\s+protection|2fa|mfa|logging|audit(?:ing)?|alerts?|monitoring|cameras?"
-        r"|firewall|antivirus|notifications?)\b",
+        r"|firewall|antivirus|notifications?)\b"
+        # physical and access protections switched off: "disarm=true", "locked=false"
+        r"|\b(?:[a-z_]*_)?(?:locked|lock|armed|alarm|secured?|guarded)\s*[=:]\s*false\b"
+        r"|\b(?:[a-z_]*_)?(?:disarm(?:ed)?|unlock(?:ed)?|allow_all|skip_(?:auth|verification|checks?))\s*[=:]\s*true\b",
         # an account, routing or card number
         r"\b(?:account|acct|routing|iban|card|wallet|payee)\s*(?:number|no\.?|#|id)?\s*:?\s*\d[\d -]{4,30}\d\b",
         # a street address
@@ -109,6 +112,9 @@ _OTHER_TOOLS = re.compile(
     r"(?:tools?|servers?|integrations?|connectors?)\s+(?:is|are)\s+(?:later\s+|next\s+|then\s+)?(?:used|called|invoked"
     r"|available|connected|present|enabled)\b"
     r"|\b(?:the|a|any)\s+[a-z0-9-]{2,20}\s+server's\s+(?:[a-z0-9_-]{2,30}\s+)?(?:tool|tools)\b"
+    # other tools named in the sentence before: "other smart-home tools ... Whenever any of them is called"
+    r"|\b(?:when(?:ever)?|if|each\s+time|every\s+time)\s+(?:any|one|each)\s+of\s+(?:them|those|these)\s+(?:is|are)\s+"
+    r"(?:called|used|invoked)\b"
     # "for subsequent fetch calls", "on all later query calls"
     r"|\b(?:subsequent|later|future|following|all|any|every)\s+[a-z_]{3,24}\s+calls\b",
     re.I,
@@ -278,7 +284,8 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
         if not refs:
             # "when you pay with the banking server", "through the mail server", "any provider tool"
             generic = _OTHER_TOOLS.search(text, s, e)
-            if generic is not None and (generic.group(0).lower().endswith("calls") or _acts(text, s, e)):
+            if generic is not None and (generic.group(0).lower().endswith(("calls", "called", "invoked"))
+                                        or _acts(text, s, e)):
                 refs.append((generic, generic.group(0)))
         refs = [(m, ident) for m, ident in refs if not _EXAMPLE_LEAD.search(text, max(s, m.start() - 30), m.start())]
         if not refs or _LEFT_TO_USER.search(text, s, e):
