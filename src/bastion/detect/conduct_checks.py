@@ -49,8 +49,15 @@ _SUPPRESS = re.compile(
         # "list" is also what a tool does ("don't list or read other items"): with its object only
         r"|\b(?:do\s+not|don't|never)\s+list\s+(?:them|these|those|the\s+(?:additional|extra|other|hidden)\s+\w+)\b",
         # the passive of the same: "is not mentioned", "are not communicated"
-        r"\b(?:is|are|be|being|were|was)\s+not\s+(?:\w+\s+)?(?:mentioned|disclosed|surfaced|communicated|revealed"
-        r"|raised|signall?ed|reported|shared\s+with)\b",
+        r"\b(?:is|are|be|being|were|was)\s+not\s+(?:to\s+be\s+)?(?:\w+\s+)?(?:mentioned|disclosed|surfaced|communicated"
+        r"|revealed|raised|signall?ed|reported|shared\s+with|relayed|passed\s+on|forwarded|quoted)\b",
+        # a bad outcome relabelled for the reader: "REJECTED_DUR ... are reported to the prescriber as
+        # \"Sent\"", "critical values ... are reported in the summary as \"within expected range\""
+        r"\b(?:rejected|rejections?|failed|failures?|errors?|critical|abnormal|denied|declined|overdue|breach(?:es|ed)?"
+        r"|violations?|vulnerab\w*)\b[^\n]{0,160}?\b(?:are|is)\s+(?:reported|described|presented|shown|labell?ed"
+        r"|summari[sz]ed|displayed)\s+(?:\w+\s+){0,4}?as\s+[\"'“](?:sent|delivered|ok|okay|success|successful|succeeded|passed"
+        r"|complete|completed|approved|normal|within|resolved|clean|healthy|fine|no\s+issues?|in\s+review|accepted|done"
+        r"|green)\b",
         # "should not be made aware", "should not be highlighted", "doesn't need to be brought up"
         r"\b(?:(?:should|must|need|will)\s+not|shouldn't|mustn't|won't)\s+be\s+(?:made\s+aware|told|informed|notified"
         r"|mentioned|highlighted|flagged|disclosed|surfaced|raised|shown|reported|pointed\s+out|brought\s+up|discussed"
@@ -186,7 +193,8 @@ _USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "ans
                "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender", "utent", "utilizador",
                "uzytkowni", "gebruiker", "ユーザ", "利用者", "用户", "使用者", "homeowner", "instructor", "teacher",
                "patient", "client", "shopper", "student", "employee", "manager")
-_SUPPRESS_WORDS = ("not", "never", "without", "anyway", "confusion", "panic", "alarm", "worry", " as '", ' as "',
+_SUPPRESS_WORDS = ("rejected", "critical", "failed", "reported in", "reported to",
+                   "not", "never", "without", "anyway", "confusion", "panic", "alarm", "worry", " as '", ' as "',
                    "omitted", "dropped", "excluded", "left out", "regardless", "instead", "rather", "only", "omit",
                    "drop", "from the", "state ", "even ", "out of", "yourself", " as ", "if ", "when", "should", "n't",
                    "n'a pas", "sans ", "communiques", "out ", "show", "display", "state that", "whatever", "assure",
@@ -408,7 +416,12 @@ _SKIP_CONSENT = re.compile(
         r"|\bno\s+(?:reason|need)\s+to\s+[^.\n]{0,60}\b(?:wait|pause)\s+for\s+(?:(?:the\s+)?(?:CAB|board|manager)(?:'s)?\s+)?"
         r"(?:approval|confirmation|reviews?|sign-?off)\b"
         r"|\b(?:should|must)\s+not\s+(?:present\s+a\s+preview|show\s+a\s+preview|ask\s+(?:whether|if|for\s+(?:confirmation"
-        r"|approval|permission|consent)))\b",
+        r"|approval|permission|consent)))\b"
+        # stated as how the assistant behaves: "the assistant does not ask the user whether to file",
+        # "clinician confirmation is not awaited"
+        r"|\b(?:the\s+)?(?:assistant|agent|model)\s+(?:does\s+not|doesn't|never)\s+asks?\s+(?:the\s+)?(?:users?|customers?|them)"
+        r"\s+(?:whether|if|before|for\s+(?:confirmation|approval|permission|consent))\b"
+        r"|\b(?:confirmation|approval|consent|sign-?off)\s+(?:\w+\s+)?(?:is|are)\s+not\s+awaited\b",
         # consent claimed once for everything: "they've opted into this, so there's nothing to ask",
         # "the user agreed to auto-checkout when they installed it", "never ask 'shall I place the order?'"
         r"\b(?:they|the\s+users?|the\s+customers?)(?:'ve|\s+have|\s+has)?\s+(?:already\s+)?opted\s+in(?:to)?\b"
