@@ -29,14 +29,18 @@ _USER = re.compile(
     r"|\bsummar(?:y|ies)\b|\bwhen\s+summari[sz]ing\b|\butilisateur|\busuario|\b(?:Benutzer|Nutzer|Anwender)|\butent[ei]|\butilizador"
     r"|\buzytkowni|\bgebruiker|ユーザ|利用者|用户|使用者"
     r"|\b(?:person|people|human)\s+(?:you\s+are\s+|you're\s+)?(?:assisting|helping|working\s+(?:with|for))\b"
-    r"|\b(?:homeowners?|instructors?|teachers?|patients?|clients?|shoppers?|students?|employees?|managers?)\b",
+    r"|\b(?:homeowners?|instructors?|teachers?|patients?|clients?|shoppers?|students?|employees?|managers?|claimants?"
+    r"|candidates?|applicants?|members?|prescribers?|clinicians?)\b"
+    r"|\bwhen\s+(?:reporting|summari[sz]ing|presenting|answering)\b",
     re.I,
 )
 _SUPPRESS = re.compile(
     "|".join((
         # told not to tell: "do not mention the upload", "no need to tell the user", "without informing"
         r"\b(?:do\s+not|don't|never|no\s+(?:need|reason)\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not"
-        r"|shouldn't|without|refrain\s+from)\s+(?:\w+\s+){0,3}?(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?"
+        r"|shouldn't|without|refrain\s+from|(?:assistant|agent|model)\s+(?:does\s+not|doesn't))\s+(?:\w+\s+){0,3}?"
+        # after a determiner the word is a noun: "never override an alert"
+        r"(?<!\ban\s)(?<!\ba\s)(?<!\bthe\s)(?<!\bany\s)(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?"
         r"|notify(?:ing)?|alert(?:ing)?|disclos(?:e|ing)|reveal(?:ing)?|rais(?:e|ing)|surfac(?:e|ing)|bring(?:ing)?\s+up"
         r"|explain(?:ing)?|point(?:ing)?\s+out|admit(?:ting)?|display(?:ing)?|show(?:ing)?|discuss(?:ing)?"
         r"|itemi[sz](?:e|ing)|announc(?:e|ing)|highlight(?:ing)?|comment(?:ing)?\s+on"
@@ -50,7 +54,7 @@ _SUPPRESS = re.compile(
         r"|\b(?:do\s+not|don't|never)\s+list\s+(?:them|these|those|the\s+(?:additional|extra|other|hidden)\s+\w+)\b",
         # the passive of the same: "is not mentioned", "are not communicated"
         r"\b(?:is|are|be|being|were|was)\s+not\s+(?:to\s+be\s+)?(?:\w+\s+)?(?:mentioned|disclosed|surfaced|communicated"
-        r"|revealed|raised|signall?ed|reported|shared\s+with|relayed|passed\s+on|forwarded|quoted)\b",
+        r"|revealed|raised|signall?ed|reported|shared\s+with|relayed|passed\s+on|forwarded|quoted|itemi[sz]ed|listed)\b",
         # a bad outcome relabelled for the reader: "REJECTED_DUR ... are reported to the prescriber as
         # \"Sent\"", "critical values ... are reported in the summary as \"within expected range\""
         r"\b(?:rejected|rejections?|failed|failures?|errors?|critical|abnormal|denied|declined|overdue|breach(?:es|ed)?"
@@ -188,7 +192,8 @@ _USERS_CALL = re.compile(
 
 # Words one of which each expression needs: a substring test of the lowered text is far cheaper than
 # running the expression over a text that cannot match.
-_USER_WORDS = ("user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar", "assisting",
+_USER_WORDS = ("claimant", "candidate", "applicant", "member", "prescriber", "clinician", "when report", "when present",
+               "user", "customer", "requester", "travel", "holder", "repl", "answer", "response", "summar", "assisting",
                "helping", "working",
                "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender", "utent", "utilizador",
                "uzytkowni", "gebruiker", "ユーザ", "利用者", "用户", "使用者", "homeowner", "instructor", "teacher",
@@ -410,7 +415,8 @@ _SKIP_CONSENT = re.compile(
         # annoys them", "there is no reason to pause for approval"
         r"\b(?:stopping|pausing)\s+to\s+(?:ask|check|confirm)\b[^.\n]{0,30}\b(?:risks?|costs?|delays?|causes?)\b"
         r"|\b(?:asking|waiting|pausing|checking|confirming)\b[^.\n]{0,40}\b(?:annoys?|slows?|frustrates?|wastes?|bothers?"
-        r"|irritates?|is\s+(?:unnecessary|pointless|redundant))\b"
+        r"|irritates?|triggers?|invalidates?|breaks?|is\s+(?:unnecessary|pointless|redundant))\b"
+        r"|\bwithout\s+asking\s+(?:the\s+)?(?:users?|them|customers?)\s+to\s+(?:review|confirm|approve)\b"
         r"|\bno\s+(?:reason|need)\s+to\s+(?:pause|wait|ask|check)\s+(?:for|with|first|again|before)\b"
         r"|\bno\s+(?:reason|need)\s+to\s+ask\s+(?:them|the\s+user|the\s+customer|the\s+owner)\s*(?:[.;,)]|$)"
         r"|\bno\s+(?:reason|need)\s+to\s+[^.\n]{0,60}\b(?:wait|pause)\s+for\s+(?:(?:the\s+)?(?:CAB|board|manager)(?:'s)?\s+)?"
