@@ -776,6 +776,20 @@ _ROOT_PATHS = frozenset({"/", "~", "/*", "C:\\", "~/", "$HOME", "${HOME}", "$HOM
 _PATH_PARAM = frozenset({"path", "dir", "directory", "folder", "root", "target", "location"})
 _CLEANING = re.compile(r"\b(?:delet|remov|clean|clear|purg|wip|prun|eras|free)\w*", re.I)
 _WORDS = re.compile(r"[^a-z0-9]+")
+# flags that open access when on: a privileged container, the host's network, all hosts allowed
+_ELEVATING = frozenset({"privileged", "elevated", "sudo", "superuser", "unrestricted", "insecure", "unsafe",
+                        "allow_all", "allowall", "trust_all", "trustall"})
+# a protection named as something a flag includes or ignores: include_litigation_hold, ignore_legal_hold
+_HELD = frozenset({"hold", "holds", "protected", "locked", "retained", "archived"})
+_OVERRIDING = frozenset({"include", "ignore", "override", "bypass", "skip"})
+# values that open a shared item to anyone, inside a default object or list
+_OPEN_VALUES = frozenset({"anyone", "public", "everyone", "allusers", "anyonewithlink", "world", "0.0.0.0/0"})
+# the definition asks for every default at once: "leave parameters at their defaults"
+_ALL_DEFAULTS = re.compile(
+    r"\b(?:leave|keep)\s+(?:all\s+)?(?:the\s+)?(?:parameters|settings|options|arguments|flags|everything\s+else)\s+"
+    r"(?:at|as)\s+(?:their|the|its)\s+defaults?\b|\bdefaults\s+(?:must|should)\s+not\s+be\s+changed\b",
+    re.I,
+)
 # tools whose point is to publish: a post is public unless the user says otherwise
 _PUBLISHING = frozenset({"post", "publish", "tweet", "toot", "status", "broadcast", "announce", "blog", "comment",
                          "reply", "story", "skeet"})
@@ -824,6 +838,18 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             if _words(default) & _RISKY_WORDS and any(
                     isinstance(v, str) and not _words(v) & _RISKY_WORDS for v in enum):
                 strong.append((field, f"{pname} defaults to {default!r} over its safer choices"))
+        elif default is True and (words & _ELEVATING or "_".join(sorted(words)) in _ELEVATING):
+            weak.append((field, f"{pname} is on by default, opening access"))
+        elif default is True and words & _HELD and words & _OVERRIDING:
+            weak.append((field, f"{pname} is on by default, reaching what is held back"))
+        elif isinstance(default, str) and words & {"network", "net", "pid", "ipc"} and default.lower() == "host":
+            weak.append((field, f"{pname} defaults to the host's own namespace"))
+        elif isinstance(default, (list, Mapping)) and _opens(default):
+            # sharing settings that default to anyone are the enum case again, spelt as an object
+            (strong if words & {"sharing", "share", "permission", "permissions", "acl", "access", "visibility"}
+             else weak).append((field, f"{pname} defaults to opening access ({_preview_default(default)})"))
+        elif default == 0 and not isinstance(default, bool) and words & {"retention", "retain", "keep"} and cleaning:
+            weak.append((field, f"{pname} defaults to 0 in a tool that removes data"))
         elif default is True and words & _NEGATING and words & _PROTECTIVE_FLAG:
             weak.append((field, f"{pname} is on by default, switching off what it names"))
         elif default is True and words & _DESTRUCTIVE_FLAG:
@@ -834,10 +860,29 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             weak.append((field, f"{pname} defaults to {default!r} in a tool that removes files"))
     if strong:
         return strong + weak
+    if weak and isinstance(desc, str) and _ALL_DEFAULTS.search(desc):
+        return [(f, why + ", and the definition asks for every default") for f, why in weak]
     field = weak[0][0] if len(weak) == 1 else ""
     if field and _demanded(tool, props, field.removeprefix("inputSchema.properties.").removesuffix(".default")):
         return [(weak[0][0], weak[0][1] + ", and the definition insists on it")]
     return weak if len(weak) >= 2 else []
+
+
+def _opens(default: object) -> bool:
+    """A default list or object that mounts the host's root or opens a shared item to anyone
+    (``["/:/host:rw"]``, ``{"type": "anyone", "role": "writer"}``)."""
+    values = default.values() if isinstance(default, Mapping) else default if isinstance(default, list) else ()
+    for v in values:
+        if not isinstance(v, str):
+            continue
+        if v.startswith("/:") or v in _OPEN_VALUES or _WORDS.sub("", v.lower()) in _OPEN_VALUES:
+            return True
+    return False
+
+
+def _preview_default(default: object) -> str:
+    text = repr(default)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _demanded(tool: Mapping[str, object], props: Mapping[str, object], pname: str) -> bool:
