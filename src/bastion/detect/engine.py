@@ -86,9 +86,9 @@ class _FieldScan:
     findings: list[Finding] = field(default_factory=list)
 
 
-_SENTENCE_END = re.compile(r"(?<!\.)\.(?![.\w])|\n")
+_SENTENCE_END = re.compile(r"(?<!\.)(?<!\be\.g)(?<!\bi\.e)\.(?![.\w])|\n")
 """Where a sentence stops for ``unless_*`` conditions: a full stop (not one of "...", not inside
-"1.5" or "example.com") or a line break."""
+"1.5" or "example.com", not "e.g." or "i.e.") or a line break."""
 _SENTENCE_GAP = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z(\"'`])|\n[ \t]*\n")
 """Between the parts of a windowed combination: the end of one sentence and the start of the
 next (a line break alone keeps a list item with its lead-in), or a blank line."""
