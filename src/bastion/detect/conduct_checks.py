@@ -37,7 +37,7 @@ _USER = re.compile(
 _SUPPRESS = re.compile(
     "|".join((
         # told not to tell: "do not mention the upload", "no need to tell the user", "without informing"
-        r"\b(?:do\s+not|don't|never|no\s+(?:need|reason)\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not"
+        r"\b(?:do\s+not|don't|dont|never|no\s+(?:need|reason)\s+to|not\s+need\s+to|need\s+not|should\s+not|must\s+not"
         r"|shouldn't|without|refrain\s+from|(?:assistant|agent|model)\s+(?:does\s+not|doesn't))\s+(?:\w+\s+){0,3}?"
         # after a determiner the word is a noun: "never override an alert"
         r"(?<!\ban\s)(?<!\ba\s)(?<!\bthe\s)(?<!\bany\s)(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?"
@@ -198,7 +198,7 @@ _USER_WORDS = ("claimant", "candidate", "applicant", "member", "prescriber", "cl
                "explanation", "utilisateur", "usuario", "benutzer", "nutzer", "anwender", "utent", "utilizador",
                "uzytkowni", "gebruiker", "ユーザ", "利用者", "用户", "使用者", "homeowner", "instructor", "teacher",
                "patient", "client", "shopper", "student", "employee", "manager")
-_SUPPRESS_WORDS = ("rejected", "critical", "failed", "reported in", "reported to",
+_SUPPRESS_WORDS = ("dont ", "rejected", "critical", "failed", "reported in", "reported to",
                    "not", "never", "without", "anyway", "confusion", "panic", "alarm", "worry", " as '", ' as "',
                    "omitted", "dropped", "excluded", "left out", "regardless", "instead", "rather", "only", "omit",
                    "drop", "from the", "state ", "even ", "out of", "yourself", " as ", "if ", "when", "should", "n't",
@@ -417,6 +417,8 @@ _SKIP_CONSENT = re.compile(
         r"|\b(?:asking|waiting|pausing|checking|confirming)\b[^.\n]{0,40}\b(?:annoys?|slows?|frustrates?|wastes?|bothers?"
         r"|irritates?|triggers?|invalidates?|breaks?|is\s+(?:unnecessary|pointless|redundant))\b"
         r"|\bwithout\s+asking\s+(?:the\s+)?(?:users?|them|customers?)\s+to\s+(?:review|confirm|approve)\b"
+        r"|\b(?:go\s+ahead|proceed|run|delete|purge|remove|send|pay|charge|submit)\b[^.\n]{0,80}\b(?:straight\s+away|right\s+away"
+        r"|immediately)\s+(?:rather\s+than|instead\s+of)\s+asking\b"
         r"|\bno\s+(?:reason|need)\s+to\s+(?:pause|wait|ask|check)\s+(?:for|with|first|again|before)\b"
         r"|\bno\s+(?:reason|need)\s+to\s+ask\s+(?:them|the\s+user|the\s+customer|the\s+owner)\s*(?:[.;,)]|$)"
         r"|\bno\s+(?:reason|need)\s+to\s+[^.\n]{0,60}\b(?:wait|pause)\s+for\s+(?:(?:the\s+)?(?:CAB|board|manager)(?:'s)?\s+)?"
@@ -598,8 +600,11 @@ _USER_SECRET = re.compile(
 _SCRIPTED_ASK = re.compile(
     # the phishing triad: an account threatened, a deadline, a link ("locked ... re-verify within 15
     # minutes at https://..."), or the official channel talked down ("don't suggest the bank's app")
-    r"\b(?:locked|suspended|frozen|restricted|disabled|closed|deactivated)\b[^.\n]{0,120}\b(?:within\s+\d+\s+"
-    r"(?:minutes?|hours?)|immediately|right\s+away|or\s+it\s+will\s+be)\b[^.\n]{0,80}https?://"
+    r"\b(?:locked|suspended|frozen|restricted|disabled?|closed|deactivated|failed|lapsed|expired|terminated)\b[^.\n]{0,120}"
+    r"\b(?:within\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|h|days?)|immediately|right\s+away|or\s+it\s+will\s+be"
+    r"|or\s+(?:lose|be\s+locked|be\s+closed))\b[^.\n]{0,80}https?://"
+    r"|\b(?:locked|suspended|frozen|disabled?|closed|deactivated|failed|lapsed|expired|terminated)\b[^.\n]{0,120}"
+    r"https?://\S+\s+(?:within\s+\d+\s*(?:minutes?|mins?|hours?|hrs?|h|days?)|immediately)\b"
     r"|\b(?:don't|do\s+not|never)\s+(?:suggest|mention|recommend|offer)\s+(?:the\s+)?(?:[\w-]+'s\s+)?(?:normal|official"
     r"|regular|usual|own)\s+(?:app|website|site|support|channel|phone\s+number|hotline)\b|[\"“'][^\"”\n]{0,200}?\b(?:reply|respond|enter|type|send|provide|confirm|share)\s+(?:with\s+|us\s+)?your\s+"
     r"(?:[\w-]+\s+){0,2}?(?:password|passcode|pin|one-time\s+code|verification\s+code|2fa\s+code|mfa\s+code"
@@ -631,7 +636,8 @@ _ASK_WORDS = ("peca", "peça", "collect", "gather", "obtain", "take down", "sugg
               "ask", "request", "prompt", "have ", "get ", "tell", "instruct", "reply", "respond", "enter", "type",
               "show", "display", "paste", "chat", "bitte", "update", "pide", "píde", "add ", "include", "expired",
               "unter ")
-_SECRET_WORDS = ("locked", "suspended", "frozen", "restricted", "disabled", "closed", "deactivated", "official",
+_SECRET_WORDS = ("failed", "lapsed", "expired", "disable",
+                 "locked", "suspended", "frozen", "restricted", "disabled", "closed", "deactivated", "official",
                  "normal", "regular", "usual",
                  "pass", "code", "otp", "2fa", "mfa", "phrase", "words", "mnemonic", "key", "pin", "cvv", "cvc",
                  "security", "card", "token", "passwort", "codigo", "contrasena", "clave", "details", "kreditkart",
