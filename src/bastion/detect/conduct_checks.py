@@ -186,6 +186,8 @@ _SECRET_OBJECT = re.compile(
 _NEGATED = re.compile(
     r"(?:do\s+not|don't|never|no\s+need|no\s+reason|not\s+need|need\s+not|should\s+not|must\s+not|shouldn't|without"
     r"|refrain)\b", re.I)
+_LEAVE_OUT = re.compile(r"(?:left|leaves?|leaving|keeps?|kept|keeping|omit\w*|filter\w*)\b", re.I)
+_NOT_JUST_BEFORE = re.compile(r"\b(?:don't|dont|do\s+not|never|not)\s+$", re.I)
 _USERS_CALL = re.compile(
     r"\bunless\s+(?:the\s+)?users?\s+(?:explicitly\s+)?(?:asks?|requests?|wants?|chooses?)\b", re.I)
 
@@ -244,6 +246,8 @@ def misleads_user(ctx: Context) -> list[Hit]:
             continue  # "do not show the raw token to the user": guarding a secret
         if _USERS_CALL.search(text, sup.end(), e) is not None:
             continue  # "don't display them unless the user asks": the user decides
+        if _LEAVE_OUT.match(sup.group(0)) and _NOT_JUST_BEFORE.search(text, max(s, sup.start() - 12), sup.start()):
+            continue  # "don't leave taxes out of the figure you quote": an order to include them
         os_, oe = ctx.norm.to_original(sup.start(), sup.end())
         # every such sentence: the rule's condition (``unless_in_sentence``) may excuse one of them
         hits.append(Hit(os_, oe, f"keeps something from the user: {sup.group(0)!r}"))

@@ -219,7 +219,7 @@ class PatternEntry(BaseModel):
 
 
 NOT_AFTER_REACH = 40
-UNLESS_REACH = 120
+UNLESS_REACH = 160
 UNLESS_BEFORE_REACH = 240
 """How far back ``unless_before`` reads: a refusal often opens a long list ("these are refused:
 ~/.ssh, ~/.gnupg, ~/.aws, browser profile folders, ... and .env files")."""
