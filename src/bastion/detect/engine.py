@@ -104,7 +104,11 @@ def _scope_ok(rule: Rule, scope: str) -> bool:
 
 
 def _apart(text: str | None, a: Finding, b: Finding) -> bool:
-    """Whether a sentence ends between findings ``a`` and ``b`` of ``text`` (their field)."""
+    """Whether findings ``a`` and ``b`` of ``text`` (their field) cannot be one instruction: they
+    overlap (the verb is a word of the target: "access" in "access token"), or a sentence ends
+    between them."""
+    if a.start < b.end and b.start < a.end:
+        return True
     if text is None:
         return False
     lo, hi = (a.end, b.start) if a.end <= b.start else (b.end, a.start)
