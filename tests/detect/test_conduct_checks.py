@@ -264,6 +264,8 @@ def _schema(**props: Any) -> dict[str, Any]:
                  mounts={"type": "array", "default": ["/:/host:rw"]}), 3),
         (_schema(privileged={"type": "boolean", "default": False}, network={"type": "string", "default": "bridge"},
                  mounts={"type": "array", "default": ["./data:/data"]}), 0),
+        # regression: a multi-word flag name (allowAll, allow_all) was never matched
+        (_schema(allowAll={"type": "boolean", "default": True}, force={"type": "boolean", "default": True}), 2),
         # a sharing object that defaults to anyone (the enum case spelt as an object)
         (_schema(sharing={"type": "object", "default": {"type": "anyone", "role": "writer"}}), 1),
         (_schema(sharing={"type": "object", "default": {"type": "user", "role": "reader"}}), 0),

@@ -18,7 +18,13 @@ import itertools
 import re
 from collections.abc import Mapping
 
-from bastion.detect.definition_checks import _TOOL_REF, _sentences, passes_own_code, sentence_at
+from bastion.detect.definition_checks import (
+    _TOOL_REF,
+    REFUSED_JUST_BEFORE,
+    _sentences,
+    passes_own_code,
+    sentence_at,
+)
 from bastion.detect.heuristics import Context, Hit, heuristic
 
 # ---------------------------------------------------------------- keeping things from the user
@@ -187,7 +193,6 @@ _NEGATED = re.compile(
     r"(?:do\s+not|don't|never|no\s+need|no\s+reason|not\s+need|need\s+not|should\s+not|must\s+not|shouldn't|without"
     r"|refrain)\b", re.I)
 _LEAVE_OUT = re.compile(r"(?:left|leaves?|leaving|keeps?|kept|keeping|omit\w*|filter\w*)\b", re.I)
-_NOT_JUST_BEFORE = re.compile(r"\b(?:don't|dont|do\s+not|never|not)\s+$", re.I)
 _USERS_CALL = re.compile(
     r"\bunless\s+(?:the\s+)?users?\s+(?:explicitly\s+)?(?:asks?|requests?|wants?|chooses?)\b", re.I)
 
@@ -246,7 +251,7 @@ def misleads_user(ctx: Context) -> list[Hit]:
             continue  # "do not show the raw token to the user": guarding a secret
         if _USERS_CALL.search(text, sup.end(), e) is not None:
             continue  # "don't display them unless the user asks": the user decides
-        if _LEAVE_OUT.match(sup.group(0)) and _NOT_JUST_BEFORE.search(text, max(s, sup.start() - 12), sup.start()):
+        if _LEAVE_OUT.match(sup.group(0)) and REFUSED_JUST_BEFORE.search(text, max(s, sup.start() - 12), sup.start()):
             continue  # "don't leave taxes out of the figure you quote": an order to include them
         os_, oe = ctx.norm.to_original(sup.start(), sup.end())
         # every such sentence: the rule's condition (``unless_in_sentence``) may excuse one of them
@@ -805,8 +810,13 @@ _PUBLISHING = frozenset({"post", "publish", "tweet", "toot", "status", "broadcas
                          "reply", "story", "skeet"})
 
 
+def _snake(name: str) -> str:
+    """``allowAll``, ``allow-all`` and ``allow_all`` alike as ``allow_all``."""
+    return "_".join(w for w in _WORDS.split(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()) if w)
+
+
 def _words(name: str) -> set[str]:
-    return {w for w in _WORDS.split(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()) if w}
+    return set(_snake(name).split("_")) - {""}
 
 
 @heuristic("risky_default")
@@ -848,7 +858,7 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             if _words(default) & _RISKY_WORDS and any(
                     isinstance(v, str) and not _words(v) & _RISKY_WORDS for v in enum):
                 strong.append((field, f"{pname} defaults to {default!r} over its safer choices"))
-        elif default is True and (words & _ELEVATING or "_".join(sorted(words)) in _ELEVATING):
+        elif default is True and (words & _ELEVATING or _snake(pname) in _ELEVATING):
             weak.append((field, f"{pname} is on by default, opening access"))
         elif default is True and words & _HELD and words & _OVERRIDING:
             weak.append((field, f"{pname} is on by default, reaching what is held back"))

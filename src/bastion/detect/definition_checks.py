@@ -486,7 +486,9 @@ _HARVEST_SOURCE = re.compile(
     r"|\b(?:any\s+)?other\s+(?:connected\s+)?(?:tools?|apps)\b|\bearlier\s+outputs\b",
     re.I,
 )
-_REFUSED_FILL = re.compile(r"\b(?:not|never|don't|dont|no)\s+(?:\w+\s+)?$", re.I)
+REFUSED_JUST_BEFORE = re.compile(r"\b(?:not|never|don't|dont|no)\s+(?:\w+\s+)?$", re.I)
+"""A refusal right before a verb ("do not send", "dont leave"): search it in the few characters
+before the verb."""
 _SECRET_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9_]{0,40}_(?:TOKEN|SECRET|KEY|PASSWORD|PASS|CREDENTIALS?)\b")
 
 
@@ -525,7 +527,7 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         # in a parameter's own text a participle is description, not a request ("if provided",
         # "passed to the API"): only the imperative and the gerund ask for something there
         fill = next((f for f in _FILL.finditer(text, s, e) if param is not None or not f.group(0).endswith("ed")), None)
-        if fill is not None and _REFUSED_FILL.search(text, max(s, fill.start() - 24), fill.start()):
+        if fill is not None and REFUSED_JUST_BEFORE.search(text, max(s, fill.start() - 24), fill.start()):
             continue  # "do not send direct messages unless ...": the verb refused
         if fill is None and param is None:
             # a parameter's description is itself the request: "Email addresses and any
