@@ -33,7 +33,7 @@ from bastion.detect.heuristics import HEURISTICS, NON_ASCII_ONLY, PLACEHOLDERS, 
 from bastion.detect.lexical import LexicalModel, load_model
 from bastion.detect.matcher import Backend, MultiMatcher, PatternSpec, Window, project
 from bastion.detect.models import DEFAULT_THRESHOLD, Finding, ItemReport, Kind, ServerReport, Verdict
-from bastion.detect.normalize import Normalized, View, derived_views, normalize
+from bastion.detect.normalize import INFORMAL_PRECHECK, Normalized, View, derived_views, informal_view, normalize
 from bastion.detect.rules import (
     NOT_AFTER_REACH,
     UNLESS_BEFORE_REACH,
@@ -53,6 +53,7 @@ PRECHECKS: dict[str, str] = {
     "url": r"%[0-9A-Fa-f]{2}",
     "markup": r"<[A-Za-z/!?]|&#?[A-Za-z0-9]{1,10};",
     "comment": r"<!--",
+    "informal": INFORMAL_PRECHECK,
 }
 # Heuristics that only run when their pre-check fired (the rest do their own cheap checks).
 HEURISTIC_PRECHECK: dict[str, str] = {"html_comments": "comment"}
@@ -310,8 +311,10 @@ class Engine:
         field: str = "",
         scope: str = "text",
         context: ScanContext = NO_CONTEXT,
+        spelled_out: bool = False,
     ) -> list[Finding]:
-        """All findings (weak ones included) for one string. ``scope`` is ``text`` or ``name``."""
+        """All findings (weak ones included) for one string. ``scope`` is ``text`` or ``name``.
+        ``spelled_out``: the string is already :func:`informal_view`'s (not expanded again)."""
         out: list[Finding] = []
         per_rule: dict[str, int] = {}
         own_name = field == "name"  # the tool's own name, not one of its parameters
@@ -340,6 +343,8 @@ class Engine:
                 for rule, s, e in self._pattern_pass(spaced, project(spaced), kind, "text", None):
                     os_, oe = norm.to_original(s, e)
                     add(self._finding(rule, kind, field, text, os_, oe))
+        informal = "informal" in flags
+        flags.discard("informal")
         if flags or norm.hidden:
             self._scan_views(norm, data, flags, kind, field, scope, out, add, present)
         ctx: Context | None = None
@@ -364,7 +369,30 @@ class Engine:
                 add(self._finding(rule, kind, field, text, hit.start, hit.end, detail=hit.detail))
         if lazy:
             self._expand_lazy(norm, data, lazy, kind, field, out, add)
+        if informal and kind == "tool_description" and scope == "text" and not spelled_out:
+            self._scan_spelled_out(norm, kind, field, context, out, add)
         return out
+
+    def _scan_spelled_out(self, norm: Normalized, kind: Kind, field_name: str, context: ScanContext,
+                          out: list[Finding], add: Callable[[Finding], None]) -> None:
+        """Scan a definition string again with its chat-speak spelled out ("dont ask again", "cmds
+        for u"); what only that reading finds is added, with spans in the original string. Tool
+        definitions only: they are short, and terse hobby servers write this way."""
+        view = informal_view(norm.text)
+        if view is None:
+            return
+        expanded, offsets = view
+        have = {f.rule for f in out}
+        for f in self.scan_string(expanded, kind, field=field_name, context=context, spelled_out=True):
+            if f.rule in have:
+                continue
+            have.add(f.rule)
+            if f.start < 0:
+                add(dataclasses.replace(f, via="spelled-out"))
+                continue
+            s, e = norm.to_original(*offsets.span(f.start, f.end))
+            add(dataclasses.replace(f, start=s, end=e, evidence=_excerpt(norm.original, s, e), via="spelled-out",
+                                    explanation=f"{f.explanation} [read with chat-speak spelled out]"))
 
     def _negated(self, rule: Rule, text: str, start: int) -> bool:
         """Whether ``rule.not_after`` matches the words just before ``start``."""

@@ -671,3 +671,57 @@ def derived_views(norm: Normalized, flags: frozenset[str], data: bytes | None = 
             s_text, s_map, s_data = stripped
             views.append(View(s_text, "markup", (0, len(norm.original)), s_map, norm, s_data))
     return views
+
+
+# Chat-speak and clipped spellings, read as the words they stand for: terse definitions ("dont
+# ask again", "put the full convo in q", "cmds for u") say what full sentences say.
+INFORMAL_WORDS: dict[str, str] = {
+    "dont": "do not", "doesnt": "does not", "didnt": "did not", "cant": "cannot", "wont": "will not",
+    "isnt": "is not", "arent": "are not", "shouldnt": "should not", "wouldnt": "would not",
+    "havent": "have not", "hasnt": "has not", "wasnt": "was not", "werent": "were not",
+    "youre": "you are", "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please",
+    "msg": "message", "msgs": "messages", "convo": "conversation", "convos": "conversations",
+    "cmd": "command", "cmds": "commands", "thru": "through", "b4": "before", "abt": "about",
+    "smth": "something", "bc": "because", "cuz": "because", "ppl": "people", "pw": "password",
+    "pwd": "password", "passwd": "password", "creds": "credentials", "acct": "account",
+    "fwd": "forward", "fwds": "forwards", "rn": "right now", "okd": "approved", "ok'd": "approved",
+    "oked": "approved", "w/": "with", "w/o": "without",
+}
+INFORMAL_PRECHECK = (
+    r"\b(?:dont|doesnt|didnt|cant|wont|isnt|arent|shouldnt|wouldnt|havent|hasnt|wasnt|werent|youre|u|ur|r|"
+    r"pls|plz|msgs?|convos?|cmds?|thru|b4|abt|smth|bc|cuz|ppl|pwd?|passwd|creds|acct|fwds?|rn|ok'?e?d|w/o?)\b"
+)
+"""For the matcher's pass: a word :func:`informal_view` would expand may occur."""
+_INFORMAL = re.compile(
+    r"(?<![\w/'-])(?:w/o?|"
+    + "|".join(sorted((w for w in INFORMAL_WORDS if "/" not in w), key=len, reverse=True))
+    + r")(?![\w'/-])",
+    re.IGNORECASE,
+)
+
+
+def informal_view(text: str) -> tuple[str, OffsetMap] | None:
+    """``text`` with chat-speak words spelled out (:data:`INFORMAL_WORDS`) and the map back to
+    ``text``; None when there is none. A capital single letter ("R", "U") is a name, not a word."""
+    parts: list[str] = []
+    offsets = OffsetMap()
+    pos = 0
+    for m in _INFORMAL.finditer(text):
+        s, e = m.span()
+        found = m.group(0)
+        if found in ("R", "U"):
+            continue
+        word = INFORMAL_WORDS[found.lower()]
+        if found[-1] == "/" or found[-2:] == "/o" or found[-2:] == "/O":
+            word += "" if e < len(text) and text[e].isspace() else " "
+        if s > pos:
+            parts.append(text[pos:s])
+            offsets.keep(pos, s)
+        parts.append(word)
+        offsets.replace(s, e, len(word))
+        pos = e
+    if not parts:
+        return None
+    parts.append(text[pos:])
+    offsets.keep(pos, len(text))
+    return "".join(parts), offsets
