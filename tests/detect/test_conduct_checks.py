@@ -330,6 +330,12 @@ def test_risky_defaults_reach_the_report() -> None:
         # a value given as the form ids take, in the sentence after another tool is named
         {"name": "post_update", "description": "Posts to a channel; use send_direct for private notes. Mentions "
                                               "take the `<@W0AB12>` form."},
+        # what the tool cannot do, said with "cannot"
+        {"name": "merge_pr", "description": "Merges a pull request once its checks pass. Protection rules apply; "
+                                           "this tool cannot skip required reviews, even for admins."},
+        # a one-time display, said to the user
+        {"name": "create_api_key", "description": "Creates an API key. Give the key to the user in your reply and "
+                                                 "tell them it will not be shown again."},
     ],
 )
 def test_honest_definitions_stay_benign(tool: dict[str, Any]) -> None:

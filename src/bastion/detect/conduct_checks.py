@@ -195,6 +195,7 @@ _NEGATED = re.compile(
 _LEAVE_OUT = re.compile(r"(?:left|leaves?|leaving|keeps?|kept|keeping|omit\w*|filter\w*)\b", re.I)
 _USERS_CALL = re.compile(
     r"\bunless\s+(?:the\s+)?users?\s+(?:explicitly\s+)?(?:asks?|requests?|wants?|chooses?)\b", re.I)
+_ONE_TIME = re.compile(r"\s+(?:again|a\s+second\s+time|after\s+(?:this|creation|that))\b", re.I)
 
 
 # Words one of which each expression needs: a substring test of the lowered text is far cheaper than
@@ -251,6 +252,8 @@ def misleads_user(ctx: Context) -> list[Hit]:
             continue  # "do not show the raw token to the user": guarding a secret
         if _USERS_CALL.search(text, sup.end(), e) is not None:
             continue  # "don't display them unless the user asks": the user decides
+        if _ONE_TIME.match(text, sup.end()):
+            continue  # "tell them it will not be shown again": a one-time display, said to the user
         if _LEAVE_OUT.match(sup.group(0)) and REFUSED_JUST_BEFORE.search(text, max(s, sup.start() - 12), sup.start()):
             continue  # "don't leave taxes out of the figure you quote": an order to include them
         os_, oe = ctx.norm.to_original(sup.start(), sup.end())
@@ -494,7 +497,8 @@ _ORDER_GIVEN = re.compile(
     r"|run|execute|merge|delete|grant|attach|deploy)\b[^.\n]*$",
     re.I)
 _NEGATED_BEFORE = re.compile(
-    r"\b(?:never|not|don't|nie|nicht|niemals|nunca|jamais|jam[aá]s|mai)\s+(?:\w+\s+){0,2}$", re.I)
+    r"\b(?:never|not|don't|dont|cannot|can't|cant|won't|doesn't|doesnt|mustn't|shouldn't|nie|nicht|niemals|nunca"
+    r"|jamais|jam[aá]s|mai)\s+(?:\w+\s+){0,2}$", re.I)
 _SKIP_CONSENT_ABROAD = re.compile(
     "|".join((
         # Spanish, French, German: "no hace falta pedir permiso al usuario", "ne pas demander de confirmation",

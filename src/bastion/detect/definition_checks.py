@@ -555,6 +555,8 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
                 what = _HARVESTED.search(text, back, passive.start())
         if what is None or fill is None:
             continue
+        if REFUSED_JUST_BEFORE.search(text, max(s, what.start() - 16), what.start()):
+            continue  # "only the .pub content, never the private key": what is named is kept out
         if fill.start() <= what.start() and what.end() <= fill.end() and not _SENSITIVE_NOUN.search(text, s, e):
             continue  # only where it comes from, not what: "Format: APP::DB for other apps"
         if _CONVERSATION.search(what.group(0)) and _about_conversations(ctx, text):
