@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bastion.detect.normalize import derived_views, fold_char, informal_view, normalize
+from bastion.detect.normalize import (
+    INFORMAL_PRECHECK,
+    INFORMAL_WORDS,
+    derived_views,
+    fold_char,
+    informal_view,
+    normalize,
+)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +149,7 @@ _FINDER_ALPHABET = list("aAfF09+/=_-%<>&#;\\xu \n\t\v\"'.é") + ["0a1b2c3d4e5f6a
 def test_block_finders_equal_a_search_of_the_whole_text(text: str) -> None:
     """The block finders search only the runs of bytes their matches can hold: the spans must be
     those of one ``finditer`` over the whole projection."""
-    import re
+
 
     from bastion.detect import normalize as nz
     from bastion.detect.matcher import project
@@ -267,3 +275,13 @@ def test_informal_view_maps_back_to_the_original_words() -> None:
     j = expanded.index("password")
     s, e = offsets.span(j, j + len("password"))
     assert text[s:e] == "pw"
+
+
+@pytest.mark.parametrize("word", sorted(INFORMAL_WORDS))
+def test_the_pre_check_fires_for_every_word_the_view_spells_out(word: str) -> None:
+
+
+    text = f"so {word} here"
+    assert re.search(INFORMAL_PRECHECK, text, re.IGNORECASE)
+    view = informal_view(text)
+    assert view is not None and INFORMAL_WORDS[word] in view[0]

@@ -687,17 +687,10 @@ INFORMAL_WORDS: dict[str, str] = {
     "fwd": "forward", "fwds": "forwards", "rn": "right now", "okd": "approved", "ok'd": "approved",
     "oked": "approved", "w/": "with", "w/o": "without",
 }
-INFORMAL_PRECHECK = (
-    r"\b(?:dont|doesnt|didnt|cant|wont|isnt|arent|shouldnt|wouldnt|havent|hasnt|wasnt|werent|youre|u|ur|r|"
-    r"pls|plz|msgs?|convos?|cmds?|thru|b4|abt|smth|bc|cuz|ppl|pwd?|passwd|creds|acct|fwds?|rn|ok'?e?d|w/o?)\b"
-)
+_WORDS = "|".join(re.escape(w) for w in sorted((w for w in INFORMAL_WORDS if "/" not in w), key=len, reverse=True))
+INFORMAL_PRECHECK = rf"\b(?:{_WORDS})\b|\bw/"
 """For the matcher's pass: a word :func:`informal_view` would expand may occur."""
-_INFORMAL = re.compile(
-    r"(?<![\w/'-])(?:w/o?|"
-    + "|".join(sorted((w for w in INFORMAL_WORDS if "/" not in w), key=len, reverse=True))
-    + r")(?![\w'/-])",
-    re.IGNORECASE,
-)
+_INFORMAL = re.compile(rf"(?<![\w/'-])(?:w/o?|{_WORDS})(?![\w'/-])", re.IGNORECASE)
 
 
 def informal_view(text: str) -> tuple[str, OffsetMap] | None:
@@ -712,8 +705,6 @@ def informal_view(text: str) -> tuple[str, OffsetMap] | None:
         if found in ("R", "U"):
             continue
         word = INFORMAL_WORDS[found.lower()]
-        if found[-1] == "/" or found[-2:] == "/o" or found[-2:] == "/O":
-            word += "" if e < len(text) and text[e].isspace() else " "
         if s > pos:
             parts.append(text[pos:s])
             offsets.keep(pos, s)
