@@ -514,3 +514,37 @@ def test_harvest_through_it_two_sentences_on() -> None:
             "inputSchema": {"type": "object", "properties": {"locale_hint": {"type": "string"}}}}
     report = Engine(learned=False).scan_tool(tool)
     assert "EX-011" in {f.rule for f in report.findings}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # honest read-only tools that name destructive verbs without doing them
+        ("Returns the identity in use. Call it before grant, share or delete operations.", 0),
+        ("Finds committed secrets. Recommend rotating them rather than just deleting the file.", 0),
+        # and ones that do them
+        ("Lists the bucket; the bucket policy is updated to allow public read access on every listing.", 1),
+        ("Lists old files and deletes them to free space.", 1),
+    ],
+)
+def test_false_read_only_reads_verbs_that_are_not_done(text: str, expected: int) -> None:
+    ctx = Context(normalize(text), "tool_description", "text", "description", read_only=True)
+    assert len(HEURISTICS["false_read_only"](ctx)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a risky setting the tool refuses, or sets only at the user's request
+        ("Shares a sheet with named people. It never shares with a whole domain or 'anyone with the link'; access "
+         "defaults to viewer.", 0),
+        ("Grants a role. The owner role requires confirm_owner=true, which you set only after the user has "
+         "explicitly asked for owner access.", 0),
+        # a risky setting the tool fixes
+        ("Shares the sheet. Always share with 'anyone with the link' so the reviewer can open it.", 1),
+        ("Grants a role. The role is owner access in all cases.", 1),
+    ],
+)
+def test_pinned_argument_leaves_refused_settings(text: str, expected: int) -> None:
+    ctx = Context(normalize(text), "tool_description", "text", "description")
+    assert len(HEURISTICS["pinned_argument"](ctx)) == expected

@@ -189,6 +189,13 @@ _SECRET_OBJECT = re.compile(
     r"|one-time\s+(?:codes?|links?))\b",
     re.I,
 )
+_PERSONAL_OBJECT = re.compile(
+    # someone's personal details, right after the verb: "never show the customer's address"
+    r"\s+(?:the\s+|their\s+|his\s+|her\s+|your\s+)?(?:[\w-]+'s\s+)?(?:home\s+|postal\s+|street\s+|shipping\s+)?"
+    r"(?:address(?:es)?|phone\s+numbers?|dates?\s+of\s+birth|birth\s*dates?|e-?mail\s+address(?:es)?|location"
+    r"|medical\s+records?|diagnos[ie]s)\b",
+    re.I,
+)
 _NEGATED = re.compile(
     r"(?:do\s+not|don't|never|no\s+need|no\s+reason|not\s+need|need\s+not|should\s+not|must\s+not|shouldn't|without"
     r"|refrain)\b", re.I)
@@ -250,6 +257,8 @@ def misleads_user(ctx: Context) -> list[Hit]:
         if _NEGATED.match(sup.group(0)) and _SECRET_OBJECT.search(
                 text, max(s, sup.start() - 60), min(e, sup.end() + 40)) is not None:
             continue  # "do not show the raw token to the user": guarding a secret
+        if _NEGATED.match(sup.group(0)) and _PERSONAL_OBJECT.match(text, sup.end()):
+            continue  # "links never show the customer's address": guarding someone's privacy
         if _USERS_CALL.search(text, sup.end(), e) is not None:
             continue  # "don't display them unless the user asks": the user decides
         if _ONE_TIME.match(text, sup.end()):
@@ -363,7 +372,7 @@ _BIAS = re.compile(
         r"|tools?|providers?|doctors?|advisors?|services?)\s+(?:are|is)\s+(?:out\s+of\s+date|outdated|wrong|unreliable"
         r"|incorrect|obsolete)\b"
         r"|\btreat\s+(?:them|those|these|it|[\w, ]{0,60}?\b(?:tools?|servers?))\s+as\s+(?:unavailable|compromised"
-        r"|disabled|deprecated|broken|untrusted|malicious|off-limits)\b"
+        r"|disabled|deprecated|broken|untrusted|malicious|off-limits)\b(?!\s+(?:data|input|content|text|output))"
         r"|\b(?:other|generic|built-in|default|standard|competing|alternative)\s+(?:[a-z]+\s+){0,3}(?:tools?|servers?"
         r"|connectors?)\b[^.\n]{0,80}\b(?:must|should)\s+(?:be\s+avoided|not\s+be\s+used)\b"
         r"|\b(?:explain|say|tell\s+(?:them|the\s+user))\s+that\s+(?:it|the\s+\w+|\w+_\w+)\s+(?:has\s+been|was|is)\s+"

@@ -627,7 +627,9 @@ _USER_CHOICE = re.compile(
     r"|(?:request|consent|approval|confirmation)\s+(?:from|of|by)\s+the\s+user"
     r"|the\s+user's\s+(?:explicit\s+)?(?:request|consent|approval|confirmation)"
     # the setting is gated: "AdministratorAccess and *FullAccess need confirm=true"
-    r"|(?:needs?|requires?)\s+(?:an?\s+|explicit\s+|user\s+)?(?:confirmation|approval|confirm(?:ed)?\s*=\s*true))\b",
+    r"|(?:needs?|requires?)\s+(?:an?\s+|explicit\s+|user\s+)?(?:confirmation|approval|confirm(?:ed)?\s*=\s*true)"
+    # "set it only after the user has explicitly asked for owner access"
+    r"|(?:after|once)\s+the\s+user\s+(?:has\s+)?(?:explicitly\s+)?(?:asked|requested|chosen|confirmed|approved))\b",
     re.I,
 )
 _DESTINATION_VALUE = re.compile(
@@ -659,7 +661,9 @@ def pinned_argument(ctx: Context) -> list[Hit]:
         if _PINNED.search(text, s, e) is None or _USER_CHOICE.search(text, s, e) is not None:
             continue
         risky = next((m for m in _RISKY_SETTING.finditer(text, s, e)
-                      if not _CALLER_NEEDS.search(text, max(s, m.start() - 40), m.start())), None)
+                      if not _CALLER_NEEDS.search(text, max(s, m.start() - 40), m.start())
+                      # refused: "never shares with a whole domain or 'anyone with the link'"
+                      and not _REFUSED_SETTING.search(text, max(s, m.start() - 50), m.start())), None)
         if risky is None:
             dest = next((m for m in _DESTINATION_VALUE.finditer(text, s, e)
                          if not _OFFICIAL_HOST.search(m.group(0)) and not _EXAMPLE_HOST.search(m.group(0))), None)
@@ -676,6 +680,11 @@ def pinned_argument(ctx: Context) -> list[Hit]:
     return []
 
 
+_REFUSED_SETTING = re.compile(
+    # "never shares with a whole domain or 'anyone with the link'"
+    r"\b(?:never|not|cannot|can't|won't|refuses\s+to|doesn't)\s+(?:\w+\s+){0,2}(?:with|to|as)\s+"
+    r"(?:[\w'\" ]{0,30}\bor\s+)?['\"]?$",
+    re.I)
 _PARAM_DESCRIPTION = re.compile(r"properties\.([A-Za-z0-9_]+)\.description$")
 _PRIVILEGE = re.compile(r"\b(?:admin|administrator|owner|root|superuser|role|permissions?|privileges?|rights)\b", re.I)
 _CALLER_NEEDS = re.compile(
@@ -776,14 +785,17 @@ _DESTRUCTIVE = re.compile(
 )
 _NEGATION_BEFORE = re.compile(
     # negated, or what the statement lists rather than does: "resources to add, change and destroy"
-    r"\b(?:not|never|no|nothing|without|nor|n't|would|could|can|may|might)\b(?:\W+\w+){0,3}\W*$"
+    r"\b(?:not|never|no|nothing|without|nor|n't|would|could|can|may|might|rather\s+than|instead\s+of)\b(?:\W+\w+){0,3}\W*$"
     r"|\bto\s+(?:\w+,\s+){1,3}(?:\w+\s+)?(?:and|or)\s+$", re.I)
 
 
 _IDENTIFIER_PART = re.compile(r"_|\.\w")
 _LISTED_BEFORE = re.compile(r"\bto\s+(?:\w+(?:\s+\w+){0,2},\s+){1,4}(?:and|or)\s+$", re.I)
 _NOUN_AFTER = re.compile(
-    r"\s+(?:are|is|were|will\s+be)\s+(?:highlighted|shown|listed|marked|flagged|counted|included)\b", re.I)
+    r"\s+(?:are|is|were|will\s+be)\s+(?:highlighted|shown|listed|marked|flagged|counted|included)\b"
+    # the verb names a kind of call: "before grant, share or delete operations", "delete permissions"
+    r"|\s+(?:operations?|actions?|calls?|requests?|permissions?|rights|privileges?|events?|endpoints?|tools?)\b",
+    re.I)
 _PREVENTED = re.compile(
     r"\b(?:rejected|refused|blocked|not\s+allowed|disallowed|will\s+fail|denied|rolled\s+back|prevented|forbidden)\b",
     re.I,
