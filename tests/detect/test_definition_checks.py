@@ -548,3 +548,15 @@ def test_false_read_only_reads_verbs_that_are_not_done(text: str, expected: int)
 def test_pinned_argument_leaves_refused_settings(text: str, expected: int) -> None:
     ctx = Context(normalize(text), "tool_description", "text", "description")
     assert len(HEURISTICS["pinned_argument"](ctx)) == expected
+
+
+def test_siphoned_tool_data_leaves_the_tools_own_parameters() -> None:
+    text = ("Turns on an auto-reply. The message is sent automatically to everyone who writes to the user, including "
+            "external senders unless external_audience is 'none', so read the exact text back to the user and "
+            "confirm the dates before enabling it.")
+    own = Context(normalize(text), "tool_description", "text", "description",
+                  own_params=frozenset({"external_audience", "message"}))
+    assert not HEURISTICS["siphoned_tool_data"](own)
+    # the same words naming another server's tool are still reported
+    other = Context(normalize(text), "tool_description", "text", "description", own_params=frozenset({"message"}))
+    assert HEURISTICS["siphoned_tool_data"](other)

@@ -149,13 +149,14 @@ def test_engine_on_our_definition_sets() -> None:
     ben = [r for r in rows if r["label"] == "benign"]
     assert len(mal) >= 400 and len(ben) >= 300
     found = sum(engine.scan_tool(r["tool"]).malicious for r in mal)
-    # Sets by several authors, some aimed at schema fields and subtle argument tampering; the
+    # Sets by several authors, some aimed at schema fields and subtle argument tampering, the newest
+    # of them (AF to AN) written for new styles and found at 22-75% when first measured held out; the
     # model's verdict band sits above every honest out-of-fold score, so it decides few alone.
-    assert found / len(mal) >= 0.85
+    assert found / len(mal) >= 0.84
     flagged = {r["id"] for r in ben if engine.scan_tool(r["tool"]).malicious}
     by_rules = {r["id"] for r in ben if rules_only.scan_tool(r["tool"]).malicious}
     assert flagged <= by_rules, flagged - by_rules
-    assert len(flagged) / len(ben) <= 0.05, flagged
+    assert len(flagged) / len(ben) <= 0.02, flagged
 
 
 SCHEMA_HEAVY = {

@@ -261,6 +261,8 @@ def misleads_user(ctx: Context) -> list[Hit]:
             continue  # "links never show the customer's address": guarding someone's privacy
         if _USERS_CALL.search(text, sup.end(), e) is not None:
             continue  # "don't display them unless the user asks": the user decides
+        if " already " in sup.group(0).lower():
+            continue  # "anything that is not already listed in package.json": a state, not a secret kept
         if _ONE_TIME.match(text, sup.end()):
             continue  # "tell them it will not be shown again": a one-time display, said to the user
         if _LEAVE_OUT.match(sup.group(0)) and REFUSED_JUST_BEFORE.search(text, max(s, sup.start() - 12), sup.start()):

@@ -352,7 +352,8 @@ def siphoned_tool_data(ctx: Context) -> list[Hit]:
         ref = next(
             (m for m in _TOOL_REF.finditer(text, s, e)
              if "_" in m.group(1) and _SEPARATORS.sub("", m.group(1).lower()) != own
-             and not _same_resource(m.group(1), ctx.own_tool)),
+             and not _same_resource(m.group(1), ctx.own_tool)
+             and m.group(1) not in ctx.own_params),  # "unless external_audience is 'none'": its own parameter
             None,
         ) or _ANY_TOOL.search(text, s, e)
         if ref is None:
