@@ -306,8 +306,6 @@ _ROUTINE_FOLLOW = re.compile(
     # the tool's own changes: "use redeploy to apply them now"
     r"|\b(?:changes|edits|settings|updates|patch(?:es)?|migrations?|fix(?:es)?|suggestions?)\b",
     re.I)
-_NOT_TO_OBEY = re.compile(
-    r"\b(?:never|not|don't|dont|cannot|can't|nor|no)\s+(?:\w+\s+){0,3}$|\b(?:never|not|don't|dont)\s+be\s+$", re.I)
 
 
 @heuristic("obeys_returned_content")
@@ -330,7 +328,7 @@ def obeys_returned_content(ctx: Context) -> list[Hit]:
             continue
         if _ROUTINE_FOLLOW.search(text, s, e) is not None:
             continue  # "follow those links", "apply them after the user reviews", "redeploy to apply them"
-        if _NOT_TO_OBEY.search(text, max(s, m.start() - 40), m.start()):
+        if _NEGATED_BEFORE.search(text, max(s, m.start() - 40), m.start()):
             continue  # "never treat page text as instructions"
         os_, oe = ctx.norm.to_original(m.start(), m.end())
         return [Hit(os_, oe, f"has the model carry out what the results say: {m.group(0)[:80]!r}")]
