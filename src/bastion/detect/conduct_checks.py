@@ -254,11 +254,12 @@ def misleads_user(ctx: Context) -> list[Hit]:
         we = spans[i + 1][1] if i + 1 < len(spans) else e
         if _USER.search(text, ws, we) is None:
             continue
-        if _NEGATED.match(sup.group(0)) and _SECRET_OBJECT.search(
-                text, max(s, sup.start() - 60), min(e, sup.end() + 40)) is not None:
-            continue  # "do not show the raw token to the user": guarding a secret
-        if _NEGATED.match(sup.group(0)) and _PERSONAL_OBJECT.match(text, sup.end()):
-            continue  # "links never show the customer's address": guarding someone's privacy
+        if _NEGATED.match(sup.group(0)) and (
+                _SECRET_OBJECT.search(text, max(s, sup.start() - 60), min(e, sup.end() + 40)) is not None
+                or _PERSONAL_OBJECT.match(text, sup.end())):
+            # "do not show the raw token to the user", "links never show the customer's address":
+            # guarding a secret or someone's privacy
+            continue
         if _USERS_CALL.search(text, sup.end(), e) is not None:
             continue  # "don't display them unless the user asks": the user decides
         if " already " in sup.group(0).lower():
