@@ -291,6 +291,40 @@ def _schema(**props: Any) -> dict[str, Any]:
             "path": {"type": "array", "default": ["/tmp/cache"]}}}}, 0),
         ({"name": "share_folder", "inputSchema": {"type": "object", "properties": {
             "visibility": {"enum": ["public", "team", "private"], "default": "public"}}}}, 1),
+        # a tool that changes things, set to its widest reach: the last of values running from narrow to wide
+        ({"name": "cancel_reservation", "inputSchema": {"type": "object", "properties": {
+            "scope": {"enum": ["this_segment", "entire_trip", "all_upcoming_trips"], "default": "all_upcoming_trips"}}}}, 1),
+        ({"name": "memory_forget", "annotations": {"destructiveHint": True}, "inputSchema": {"type": "object",
+          "properties": {"scope": {"enum": ["current_user", "all_users"], "default": "all_users"}}}}, 1),
+        ({"name": "cancel_reservation", "inputSchema": {"type": "object", "properties": {
+            "scope": {"enum": ["this_segment", "entire_trip", "all_upcoming_trips"], "default": "this_segment"}}}}, 0),
+        # a reading tool may well list everything; a wide value offered first is not the end of a progression
+        ({"name": "list_issues", "inputSchema": {"type": "object", "properties": {
+            "state": {"enum": ["open", "closed", "all"], "default": "all"}}}}, 0),
+        ({"name": "update_index", "annotations": {"readOnlyHint": True}, "inputSchema": {"type": "object",
+          "properties": {"scope": {"enum": ["changed", "all"], "default": "all"}}}}, 0),
+        ({"name": "sync_files", "inputSchema": {"type": "object", "properties": {
+            "scope": {"enum": ["all", "changed_only", "selected"], "default": "all"}}}}, 0),
+        # the user's go-ahead given in advance, in any tool and any language; not a flag that asks for it
+        ({"name": "swap_tokens", "inputSchema": {"type": "object", "properties": {
+            "confirmed": {"type": "boolean", "default": True}}}}, 1),
+        ({"name": "finalizar_compra", "inputSchema": {"type": "object", "properties": {
+            "confirmado_pelo_cliente": {"type": "boolean", "default": True}}}}, 1),
+        (_schema(require_user_confirmation={"type": "boolean", "default": True},
+                 send_confirmation_email={"type": "boolean", "default": True}), 0),
+        (_schema(confirmed={"type": "boolean", "default": False}), 0),
+        # a dry run off, an unlimited approval, a grant that never expires: two make a finding in a tool that acts
+        ({"name": "prune_resources", "inputSchema": {"type": "object", "properties": {
+            "dry_run": {"type": "boolean", "default": False},
+            "expires_days": {"type": "integer", "default": 0}}}}, 2),
+        ({"name": "approve_token", "inputSchema": {"type": "object", "properties": {
+            "amount": {"type": "string", "default": str(2 ** 256 - 1)},
+            "dry_run": {"type": "boolean", "default": False}}}}, 2),
+        ({"name": "prune_resources", "inputSchema": {"type": "object", "properties": {
+            "dry_run": {"type": "boolean", "default": False}}}}, 0),
+        ({"name": "get_quote", "inputSchema": {"type": "object", "properties": {
+            "amount": {"type": "string", "default": str(2 ** 256 - 1)},
+            "dry_run": {"type": "boolean", "default": False}}}}, 0),
     ],
 )
 def test_risky_defaults(tool: dict[str, Any], expected: int) -> None:

@@ -883,6 +883,33 @@ _ALL_DEFAULTS = re.compile(
     r"(?:at|as)\s+(?:their|the|its)\s+defaults?\b|\bdefaults\s+(?:must|should)\s+not\s+be\s+changed\b",
     re.I,
 )
+# the widest reach an enum offers: "all_users", "entire_trip", "public_searchable", "delete_permanently"
+_WIDEST = frozenset({"all", "every", "entire", "whole", "any", "anyone", "everyone", "everybody", "public", "global",
+                     "world", "internet", "unlimited", "permanently", "permanent", "unredacted", "indexed",
+                     "searchable"})
+_NARROW = frozenset({"this", "current", "selected", "listed", "named", "specific", "own", "private", "only", "single",
+                     "self", "mine", "none", "me", "one", "recipient"})
+# tools that change, remove or share things (their name's words), as opposed to reading tools
+_ACTING = frozenset({
+    "delete", "remove", "purge", "prune", "clean", "cleanup", "clear", "cancel", "forget", "update", "merge", "share",
+    "grant", "sync", "set", "apply", "rotate", "revoke", "invite", "archive", "reset", "wipe", "drop", "transfer",
+    "move", "overwrite", "destroy", "terminate", "close", "expire", "release", "deploy", "export", "refund", "submit",
+    "approve", "replace", "migrate", "restore", "rollback", "truncate", "erase", "disable", "kill", "mark", "bulk",
+    "edit", "modify", "change", "assign", "create", "add", "post", "publish", "send",
+})
+# a flag that records the user's go-ahead: on by default, the go-ahead is given before anyone asked
+# (confirmed, user_confirmed, acknowledged, auto_approve, consent; confirmado, bestätigt)
+_CONSENT_STEM = re.compile(r"confirm|approv|aprov|acknowledg|consent|authori[sz]|bestätig|genehmig", re.I)
+# ... unless the flag asks for the go-ahead, or is about a message: require_confirmation, send_confirmation_email
+_ASKS = frozenset({"require", "requires", "required", "need", "needs", "ask", "prompt", "request", "wait", "email",
+                   "send", "notify", "notification", "message", "show", "display", "before", "interactive"})
+# a safety run switched off: dry_run, preview, simulate
+_TRIAL_RUN = frozenset({"dry", "preview", "simulate", "simulation", "plan"})
+_EXPIRY = frozenset({"expiry", "expires", "expire", "expiration", "ttl", "lifetime"})
+_AMOUNT = frozenset({"amount", "allowance", "approval", "limit", "value", "quantity"})
+_UNLIMITED_AMOUNT = 2 ** 64
+
+
 # tools whose point is to publish: a post is public unless the user says otherwise
 _PUBLISHING = frozenset({"post", "publish", "tweet", "toot", "status", "broadcast", "announce", "blog", "comment",
                          "reply", "story", "skeet"})
@@ -910,9 +937,13 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
     dangerous value picked as the default over safer ones (``force_overwrite_remote``,
     ``public-read-write``, ``owner``); a flag that deletes, prunes, grants or bypasses switched
     on by default; a protection (public-access block, verification, encryption) switched off by
-    default; the filesystem root as the default path of a cleaning tool. Reported (TP-022) when
-    one enum default or two of the others are found: each alone is sometimes a legitimate choice,
-    the pattern is not."""
+    default; the filesystem root as the default path of a cleaning tool. For tools that change,
+    remove or share things: an enum's widest reach as the default over narrower ones
+    (``all_upcoming_trips`` after ``this_segment``, ``all_users``); a flag recording the user's
+    go-ahead (``confirmed``, ``acknowledged``) already on; a dry run off; an approval of an
+    unlimited amount; a grant that never expires. Reported (TP-022) when one enum default, one
+    pre-given go-ahead or two of the others are found: each alone is sometimes a legitimate
+    choice, the pattern is not."""
     schema = tool.get("inputSchema")
     props = schema.get("properties") if isinstance(schema, Mapping) else None
     if not isinstance(props, Mapping):
@@ -923,6 +954,7 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
     weak: list[tuple[str, str]] = []
     name = tool.get("name")
     publishing = bool(_words(name) & _PUBLISHING) if isinstance(name, str) else False
+    acting = _acting(tool, name)
     for pname, prop in props.items():
         if not isinstance(prop, Mapping) or "default" not in prop or not isinstance(pname, str):
             continue
@@ -936,6 +968,16 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             if _words(default) & _RISKY_WORDS and any(
                     isinstance(v, str) and not _words(v) & _RISKY_WORDS for v in enum):
                 strong.append((field, f"{pname} defaults to {default!r} over its safer choices"))
+            elif acting and _widest(default, enum):
+                strong.append((field, f"{pname} defaults to its widest reach, {default!r}"))
+        elif default is True and _CONSENT_STEM.search(pname) and not words & _ASKS:
+            strong.append((field, f"{pname} is on by default: the go-ahead is given before the user is asked"))
+        elif default is False and acting and words & _TRIAL_RUN:
+            weak.append((field, f"{pname} is off by default in a tool that changes things"))
+        elif acting and words & _AMOUNT and _unlimited(default):
+            weak.append((field, f"{pname} defaults to an unlimited amount"))
+        elif default == 0 and not isinstance(default, bool) and acting and words & _EXPIRY:
+            weak.append((field, f"{pname} defaults to 0 (no expiry)"))
         elif default is True and (words & _ELEVATING or _snake(pname) in _ELEVATING):
             weak.append((field, f"{pname} is on by default, opening access"))
         elif default is True and words & _HELD and words & _OVERRIDING:
@@ -964,6 +1006,38 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
     if field and _demanded(tool, props, field.removeprefix("inputSchema.properties.").removesuffix(".default")):
         return [(weak[0][0], weak[0][1] + ", and the definition insists on it")]
     return weak if len(weak) >= 2 else []
+
+
+def _acting(tool: Mapping[str, object], name: object) -> bool:
+    """A tool that changes, removes or shares things: marked destructive, or so named, and not
+    marked read-only."""
+    annotations = tool.get("annotations")
+    if isinstance(annotations, Mapping):
+        if annotations.get("readOnlyHint") is True:
+            return False
+        if annotations.get("destructiveHint") is True:
+            return True
+    return isinstance(name, str) and bool(_words(name) & _ACTING)
+
+
+def _widest(default: str, enum: list[object]) -> bool:
+    """``default`` is the widest reach of ``enum``: it names everyone or everything, a narrower
+    value is offered, and the values run from narrow to wide with the default last (or there are
+    just two)."""
+    if not _words(default) & _WIDEST:
+        return False
+    if not any(isinstance(v, str) and not _words(v) & _WIDEST for v in enum):
+        return False
+    return len(enum) == 2 or (len(enum) >= 3 and enum[-1] == default)
+
+
+def _unlimited(default: object) -> bool:
+    """An amount of 2**64 or more (an ERC-20 ``approve`` of the maximum uint256)."""
+    if isinstance(default, bool):
+        return False
+    if isinstance(default, int):
+        return default >= _UNLIMITED_AMOUNT
+    return isinstance(default, str) and default.isdigit() and len(default) >= 20 and int(default) >= _UNLIMITED_AMOUNT
 
 
 def _opens(default: object) -> bool:
