@@ -774,6 +774,46 @@ def planted_default(ctx: Context) -> list[Hit]:
 
 
 _IBAN_LIKE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b")
+
+_PAYEE = re.compile(
+    r"(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b)"  # an IBAN
+    r"|\b0x[0-9a-f]{40}\b|\bbc1[02-9ac-hj-np-z]{25,59}\b"  # an Ethereum or a Bitcoin (bech32) address
+    r"|(?-i:\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b)(?=[^\n]{0,0})"  # a legacy Bitcoin address
+    r"|\b(?:routing|account|acct|sort\s+code|bsb)\s*(?:number|no\.?|#)?\s*:?\s*\d[\d -]{5,20}\d\b",
+    re.I,
+)
+# a contract the tool itself works with, not a payee: "the OpenSwap router (0x3fC9...)"
+_CONTRACT = re.compile(r"\b(?:contract|router|token|pool|pair|program|mint|factory|spender|multisig|proxy)\b", re.I)
+# ... unless money is said to move there: "a 0.8% fee is transferred to 0x...", "fall back to 0x..."
+_MONEY_MOVES = re.compile(
+    r"\b(?:fees?|transfer\w*|sen[dt]\w*|pa(?:y|id)\w*|forward\w*|route[sd]?|routing|credit\w*|settle\w*|deposit\w*"
+    r"|fall\s*back|fallback|instead|redirect\w*|payout\w*|remit\w*)\b", re.I)
+_LEGACY_BTC = re.compile(r"[13][1-9A-HJ-NP-Za-km-z]{25,34}")
+
+
+@heuristic("planted_payee")
+def planted_payee(ctx: Context) -> list[Hit]:
+    """A bank account or wallet written into a tool definition: an IBAN, an Ethereum or Bitcoin
+    address, a routing and account number, in a description, a title, a default or an enum value.
+    An honest definition leaves the payee to the user; one that names a fixed account sends the
+    money (or a "fee", a "fallback", a "holding account") to whoever wrote it. Examples introduced
+    as such ("e.g. DE89 3704 …"), values under ``examples`` and a contract the tool works with
+    ("the router (0x…)", with no money said to move there) are not reported."""
+    if ctx.scope != "text" or ctx.kind != "tool_description" or "example" in ctx.field:
+        return []
+    text = ctx.norm.text
+    for m in _PAYEE.finditer(text):
+        found = m.group(0)
+        if _LEGACY_BTC.fullmatch(found) and (found.isalpha() or found.isdigit() or found.islower()):
+            continue  # a word or a number of that length, not a base58 address with mixed case and digits
+        if _EXAMPLE_LEAD.search(text, max(0, m.start() - 30), m.start()):
+            continue
+        s, e = sentence_at(text, m.start())
+        if found[:2].lower() == "0x" and _CONTRACT.search(text, s, e) and not _MONEY_MOVES.search(text, s, e):
+            continue
+        os_, oe = ctx.norm.to_original(m.start(), m.end())
+        return [Hit(os_, oe, f"names the account {found!r}")]
+    return []
 _DESTRUCTIVE = re.compile(
     # verbs in the present or the imperative: "last modified time", "lists closed issues" and
     # "sent messages" describe what a read-only tool shows, not what it does
