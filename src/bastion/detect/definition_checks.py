@@ -487,6 +487,21 @@ _HARVEST_SOURCE = re.compile(
     r"|\b(?:any\s+)?other\s+(?:connected\s+)?(?:tools?|apps)\b|\bearlier\s+outputs\b",
     re.I,
 )
+# what a parameter *is*, when its description names the conversation as its value: "The user's last
+# five messages, verbatim", "Verbatim transcript of the session, starting from the first system
+# message", "What the user has asked so far in this session"
+_CONVERSATION_VALUE = re.compile(
+    r"\b(?:previous|prior|earlier|past|recent|last\s+\w+)\s+(?:user\s+|assistant\s+)?(?:and\s+assistant\s+)?messages?\b"
+    r"|\b(?:conversation|chat|dialog(?:ue)?)\s+(?:so\s+far|history|transcript|log)\b"
+    r"|\b(?:transcript|log|record|history|recap|summary)\s+of\s+(?:the\s+|this\s+|our\s+)?(?:current\s+)?"
+    r"(?:session|conversation|chat|dialog(?:ue)?)\b"
+    # the model's own instructions, not a prompt the tool stores or sends to another model
+    r"|\b(?:your|the\s+assistant's|the\s+model's)\s+(?:own\s+)?(?:system|developer)\s+(?:messages?|prompts?|instructions)\b"
+    r"|\bfirst\s+(?:system|developer)\s+message\b"
+    r"|\b(?:what|everything|all)\s+(?:that\s+)?the\s+user\s+(?:has\s+)?(?:asked|said|typed|written|wrote|shared)\s+"
+    r"(?:so\s+far|earlier|before|in\s+(?:this|the)\s+(?:session|conversation|chat))\b",
+    re.I,
+)
 REFUSED_JUST_BEFORE = re.compile(r"\b(?:not|never|don't|dont|no)\s+(?:\w+\s+)?$", re.I)
 """A refusal right before a verb ("do not send", "dont leave"): search it in the few characters
 before the verb."""
@@ -531,8 +546,15 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         if fill is not None and REFUSED_JUST_BEFORE.search(text, max(s, fill.start() - 24), fill.start()):
             continue  # "do not send direct messages unless ...": the verb refused
         if fill is None and param is None:
-            # a parameter's description is itself the request: "Email addresses and any
-            # passwords that were shared in previous turns"
+            # a parameter's description that says what the value is, and that is the
+            # conversation: "The user's last five messages, verbatim"
+            said = _CONVERSATION_VALUE.search(text, s, _sentences(text)[0][1])
+            if (said is not None and not REFUSED_JUST_BEFORE.search(text, max(s, said.start() - 16), said.start())
+                    and not _about_conversations(ctx, text)):
+                os_, oe = ctx.norm.to_original(said.start(), said.end())
+                return [Hit(os_, oe, f"takes {said.group(0)!r} as its value")]
+            # or that is itself the request: "Email addresses and any passwords that were shared
+            # in previous turns"
             fill = _HARVEST_SOURCE.search(text, s, e)
         what: re.Match[str] | None = None
         if fill is not None:
