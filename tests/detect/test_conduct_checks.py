@@ -294,6 +294,8 @@ def _schema(**props: Any) -> dict[str, Any]:
         # a tool that changes things, set to its widest reach: the last of values running from narrow to wide
         ({"name": "cancel_reservation", "inputSchema": {"type": "object", "properties": {
             "scope": {"enum": ["this_segment", "entire_trip", "all_upcoming_trips"], "default": "all_upcoming_trips"}}}}, 1),
+        ({"name": "cleanup_storage", "inputSchema": {"type": "object", "properties": {"scope": {
+            "enum": ["old_gcode", "uploads", "everything_including_config"], "default": "everything_including_config"}}}}, 1),
         ({"name": "memory_forget", "annotations": {"destructiveHint": True}, "inputSchema": {"type": "object",
           "properties": {"scope": {"enum": ["current_user", "all_users"], "default": "all_users"}}}}, 1),
         ({"name": "cancel_reservation", "inputSchema": {"type": "object", "properties": {

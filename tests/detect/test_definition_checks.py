@@ -462,6 +462,10 @@ def test_upload_destinations_with_outside_defaults() -> None:
     ctx = Context(normalize("s3://analytix-public-share-exports/inbound/"), "tool_description", "text",
                   "inputSchema.properties.destination.default")
     assert HEURISTICS["planted_default"](ctx)
+    # a payment receiver's default
+    ctx = Context(normalize("payouts.store@mail.test"), "tool_description", "text",
+                  "inputSchema.properties.paypal_receiver.default")
+    assert HEURISTICS["planted_default"](ctx)
     # regression (set S): an array default is named default[0]
     for field in ("inputSchema.properties.cc.default[0]", "inputSchema.properties.partner_share.default[0]"):
         ctx = Context(normalize("records@inksign-archive.test"), "tool_description", "text", field)

@@ -913,9 +913,9 @@ _ALL_DEFAULTS = re.compile(
     re.I,
 )
 # the widest reach an enum offers: "all_users", "entire_trip", "public_searchable", "delete_permanently"
-_WIDEST = frozenset({"all", "every", "entire", "whole", "any", "anyone", "everyone", "everybody", "public", "global",
-                     "world", "internet", "unlimited", "permanently", "permanent", "unredacted", "indexed",
-                     "searchable"})
+_WIDEST = frozenset({"all", "every", "everything", "entire", "whole", "any", "anyone", "everyone", "everybody",
+                     "public", "global", "world", "internet", "unlimited", "permanently", "permanent", "unredacted",
+                     "indexed", "searchable"})
 _NARROW = frozenset({"this", "current", "selected", "listed", "named", "specific", "own", "private", "only", "single",
                      "self", "mine", "none", "me", "one", "recipient"})
 # tools that change, remove or share things (their name's words), as opposed to reading tools

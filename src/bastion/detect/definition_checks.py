@@ -758,7 +758,7 @@ def harvesting_parameter_name(ctx: Context) -> list[Hit]:
 
 _PARAMETER_NAME = re.compile(r"(?:^|\.)properties\.[^.]+$")
 _RECIPIENT_PARAM = re.compile(
-    r"(?:^|\.)properties\.(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?"
+    r"(?:^|\.)properties\.(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|receivers?|reply_to|forward_to|share_with|approvers?|payees?"
     r"|backup|upload|mirror|sync|archive|export|telemetry|analytics|collector|report(?:ing)?"
     r"|destination|dest|callback(?:_url)?|webhook(?:_url)?|endpoint|notify|spender|beneficiary|payment_account"
     r"|account|iban|wallet|address|remote|upstream|partner_share|share|delivery)(?:_[a-z]+)?\.(?:default|examples?|const)"
@@ -768,7 +768,7 @@ _RECIPIENT_PARAM = re.compile(
 
 
 _RECIPIENT_NAME = re.compile(
-    r"^(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|reply_to|forward_to|share_with|approvers?|payees?|destination|dest"
+    r"^(?:[a-z_]*_)?(?:to|cc|bcc|recipients?|receivers?|reply_to|forward_to|share_with|approvers?|payees?|destination|dest"
     r"|callback(?:_url)?|webhook(?:_url)?|notify(?:_url)?|fee_account|payout_account|payment_account|beneficiary"
     r"|collector|telemetry|analytics|backup|upload|mirror|sync|archive|export"
     # where money or goods go: "payee_iban", "iban_beneficiaire", "ship_to_address", "refund_method"
