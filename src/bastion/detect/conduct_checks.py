@@ -928,9 +928,8 @@ _ALL_DEFAULTS = re.compile(
 _WIDEST = frozenset({"all", "every", "everything", "entire", "whole", "any", "anyone", "everyone", "everybody",
                      "public", "global", "world", "internet", "unlimited", "permanently", "permanent", "unredacted",
                      "indexed", "searchable"})
-_NARROW = frozenset({"this", "current", "selected", "listed", "named", "specific", "own", "private", "only", "single",
-                     "self", "mine", "none", "me", "one", "recipient"})
-# tools that change, remove or share things (their name's words), as opposed to reading tools
+# tools that change, remove or share things (their name's words), as opposed to reading tools; narrower
+# than definition_checks._ACTION_WORDS, which also counts run, call, follow, save and the like
 _ACTING = frozenset({
     "delete", "remove", "purge", "prune", "clean", "cleanup", "clear", "cancel", "forget", "update", "merge", "share",
     "grant", "sync", "set", "apply", "rotate", "revoke", "invite", "archive", "reset", "wipe", "drop", "transfer",

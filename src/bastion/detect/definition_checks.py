@@ -798,9 +798,9 @@ def planted_default(ctx: Context) -> list[Hit]:
 _IBAN_LIKE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b")
 
 _PAYEE = re.compile(
-    r"(?-i:\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b)"  # an IBAN
+    f"(?-i:{_IBAN_LIKE.pattern})"  # an IBAN
     r"|\b0x[0-9a-f]{40}\b|\bbc1[02-9ac-hj-np-z]{25,59}\b"  # an Ethereum or a Bitcoin (bech32) address
-    r"|(?-i:\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b)(?=[^\n]{0,0})"  # a legacy Bitcoin address
+    r"|(?-i:\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b)"  # a legacy Bitcoin address
     r"|\b(?:routing|account|acct|sort\s+code|bsb)\s*(?:number|no\.?|#)?\s*:?\s*\d[\d -]{5,20}\d\b",
     re.I,
 )
@@ -836,6 +836,8 @@ def planted_payee(ctx: Context) -> list[Hit]:
         os_, oe = ctx.norm.to_original(m.start(), m.end())
         return [Hit(os_, oe, f"names the account {found!r}")]
     return []
+
+
 _DESTRUCTIVE = re.compile(
     # verbs in the present or the imperative: "last modified time", "lists closed issues" and
     # "sent messages" describe what a read-only tool shows, not what it does
