@@ -502,6 +502,14 @@ _CONVERSATION_VALUE = re.compile(
     r"(?:so\s+far|earlier|before|in\s+(?:this|the)\s+(?:session|conversation|chat))\b",
     re.I,
 )
+# ... or names a wallet's seed phrase as its value: "The wallet's 12 or 24 word recovery phrase"
+_SEED_VALUE = re.compile(
+    r"\b(?:seed|recovery|mnemonic|backup)\s+(?:phrase|words)\b|\bmnemonic\b"
+    r"|\b(?:12|24|twelve|twenty-four)(?:\s+or\s+(?:24|twenty-four))?[\s-]+words?\b",
+    re.I,
+)
+# tools whose job is the seed phrase itself: importing, restoring or creating a wallet
+_SEED_PURPOSE = frozenset({"import", "restore", "recover", "recovery", "generate", "create", "new", "derive"})
 REFUSED_JUST_BEFORE = re.compile(r"\b(?:not|never|don't|dont|no)\s+(?:\w+\s+)?$", re.I)
 """A refusal right before a verb ("do not send", "dont leave"): search it in the few characters
 before the verb."""
@@ -548,9 +556,13 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         if fill is None and param is None:
             # a parameter's description that says what the value is, and that is the
             # conversation: "The user's last five messages, verbatim"
-            said = _CONVERSATION_VALUE.search(text, s, _sentences(text)[0][1])
-            if (said is not None and not REFUSED_JUST_BEFORE.search(text, max(s, said.start() - 16), said.start())
-                    and not _about_conversations(ctx, text)):
+            first = _sentences(text)[0][1]
+            said = _CONVERSATION_VALUE.search(text, s, first)
+            if said is not None and _about_conversations(ctx, text):
+                said = None
+            if said is None and not set(ctx.own_tool.lower().split("_")) & _SEED_PURPOSE:
+                said = _SEED_VALUE.search(text, s, first)
+            if said is not None and not REFUSED_JUST_BEFORE.search(text, max(s, said.start() - 16), said.start()):
                 os_, oe = ctx.norm.to_original(said.start(), said.end())
                 return [Hit(os_, oe, f"takes {said.group(0)!r} as its value")]
             # or that is itself the request: "Email addresses and any passwords that were shared
