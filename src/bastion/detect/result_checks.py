@@ -62,13 +62,19 @@ def edge_request(ctx: Context) -> list[Hit]:
     stop = len(text.rstrip())
     if stop - start < 40:
         return []  # a one-line result is an answer, not data with something planted in it
+    # Every request starts with a capital and ends with . ? or !: an edge without them (a table row,
+    # JSON) is left without running the expressions.
+    at_head = any(c.isupper() for c in text[start:start + _EDGE_SLACK + 1])
+    at_tail = any(c in ".?!" for c in text[stop - _EDGE_SLACK - 1:stop])
     for task in (_TASK, _TASK_QUESTION):
-        head = task.search(text, start, min(stop, start + _EDGE))
-        if head is not None and head.start(1) - start <= _EDGE_SLACK:
-            return [_hit(ctx, head)]
-        for m in task.finditer(text, max(start, stop - _EDGE), stop):
-            if stop - m.end(1) <= _EDGE_SLACK:
-                return [_hit(ctx, m)]
+        if at_head:
+            head = task.search(text, start, min(stop, start + _EDGE))
+            if head is not None and head.start(1) - start <= _EDGE_SLACK:
+                return [_hit(ctx, head)]
+        if at_tail:
+            for m in task.finditer(text, max(start, stop - _EDGE), stop):
+                if stop - m.end(1) <= _EDGE_SLACK:
+                    return [_hit(ctx, m)]
     return []
 
 
