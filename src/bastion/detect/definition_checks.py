@@ -13,6 +13,7 @@ bounded windows or with a cheap gate first: definitions are attacker-controlled 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 
 from bastion.detect.heuristics import _SEPARATORS, MAX_HITS, Context, Hit, find_word, heuristic
@@ -249,6 +250,25 @@ def _acting_tool(ident: str) -> bool:
     return any(w.lower() in _ACTION_WORDS for w in words)
 
 
+_FENCED = re.compile(r"```[A-Za-z]*\n(.*?)```", re.S)
+
+
+def _own_call_examples(text: str, own_params: frozenset[str]) -> list[tuple[int, int]]:
+    """Spans of fenced blocks that are a JSON object of this tool's own arguments (a usage example:
+    ``{"ticket_id": "T-88213", "body": "... refund issued via issue_refund."}``)."""
+    if not own_params or "```" not in text:
+        return []
+    out: list[tuple[int, int]] = []
+    for m in _FENCED.finditer(text):
+        try:
+            obj = json.loads(m.group(1))
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and obj and set(obj) <= own_params:
+            out.append((m.start(), m.end()))
+    return out
+
+
 @heuristic("steered_tool_call")
 def steered_tool_call(ctx: Context) -> list[Hit]:
     """A tool definition that names a *different* tool which acts (``send_email``,
@@ -266,9 +286,13 @@ def steered_tool_call(ctx: Context) -> list[Hit]:
         return []  # no tool is named, not even "the mail server"
     own = _SEPARATORS.sub("", ctx.own_tool.lower())
     spans = _sentences(text)
+    examples = _own_call_examples(text, ctx.own_params)
     for i, (s, e) in enumerate(spans):
         refs: list[tuple[re.Match[str], str]] = []
         found = list(_TOOL_REF.finditer(text, s, e)) if named else []
+        if examples:
+            # words inside an example of this tool's own arguments are data, not another tool's call
+            found = [m for m in found if not any(es <= m.start() < ee for es, ee in examples)]
         for m in found:
             ident = m.group(1)
             if (_acting_tool(ident) and _SEPARATORS.sub("", ident.lower()) != own and ident not in ctx.own_params
@@ -513,6 +537,22 @@ _SEED_PURPOSE = frozenset({"import", "restore", "recover", "recovery", "generate
 REFUSED_JUST_BEFORE = re.compile(r"\b(?:not|never|don't|dont|no)\s+(?:\w+\s+)?$", re.I)
 """A refusal right before a verb ("do not send", "dont leave"): search it in the few characters
 before the verb."""
+_NEGATION_LEAD = re.compile(r"\b(?:do\s+not|don't|dont|never|must\s+not|should\s+not)\b[^.;:\n]*$", re.I)
+_LIST_GOES_ON = re.compile(r",?\s+(?:or|nor)\s", re.I)
+
+
+def _in_refused_list(text: str, s: int, e: int, pos: int) -> bool:
+    """The verb at ``pos`` is an item of a refused list: "do not repeat it later, include it in
+    summaries, or pass it to any other tool"."""
+    lead = max(s, pos - 200)
+    if _NEGATION_LEAD.search(text, lead, pos) is None:
+        return False
+    before = text[lead:pos].rstrip()
+    if before.endswith((" or", " nor")):
+        return True  # the last item
+    return before.endswith(",") and _LIST_GOES_ON.search(text, pos, e) is not None
+
+
 _SECRET_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9_]{0,40}_(?:TOKEN|SECRET|KEY|PASSWORD|PASS|CREDENTIALS?)\b")
 
 
@@ -551,7 +591,8 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         # in a parameter's own text a participle is description, not a request ("if provided",
         # "passed to the API"): only the imperative and the gerund ask for something there
         fill = next((f for f in _FILL.finditer(text, s, e) if param is not None or not f.group(0).endswith("ed")), None)
-        if fill is not None and REFUSED_JUST_BEFORE.search(text, max(s, fill.start() - 24), fill.start()):
+        if fill is not None and (REFUSED_JUST_BEFORE.search(text, max(s, fill.start() - 24), fill.start())
+                                 or _in_refused_list(text, s, e, fill.start())):
             continue  # "do not send direct messages unless ...": the verb refused
         if fill is None and param is None:
             # a parameter's description that says what the value is, and that is the
@@ -875,8 +916,13 @@ _LISTED_BEFORE = re.compile(r"\bto\s+(?:\w+(?:\s+\w+){0,2},\s+){1,4}(?:and|or)\s
 _NOUN_AFTER = re.compile(
     r"\s+(?:are|is|were|will\s+be)\s+(?:highlighted|shown|listed|marked|flagged|counted|included)\b"
     # the verb names a kind of call: "before grant, share or delete operations", "delete permissions"
-    r"|\s+(?:operations?|actions?|calls?|requests?|permissions?|rights|privileges?|events?|endpoints?|tools?)\b",
+    r"|\s+(?:operations?|actions?|calls?|requests?|permissions?|rights|privileges?|events?|endpoints?|tools?)\b"
+    # a compound noun: "drop-off by segment", "a drop-down"
+    r"|-(?:off|offs|down|downs|in|ins|outs?)\b",
     re.I)
+# inside parentheses not yet closed: with a comma beside it, an item of a list of nouns
+# ("anomalies (spikes, drops, level shifts)")
+_OPEN_PARENTHESIS = re.compile(r"\([^()\n]*$")
 _PREVENTED = re.compile(
     r"\b(?:rejected|refused|blocked|not\s+allowed|disallowed|will\s+fail|denied|rolled\s+back|prevented|forbidden)\b",
     re.I,
@@ -913,11 +959,21 @@ def false_read_only(ctx: Context) -> list[Hit]:
                 continue  # part of an identifier: the audit action "repo.destroy"
             if _NEGATION_BEFORE.search(text, max(s, m.start() - 30), m.start()):
                 continue
+            if _listed_in_parentheses(text, max(s, m.start() - 60), m.start(), m.end()):
+                continue  # "anomalies (spikes, drops, level shifts)": a list of nouns
+            if text.count('"', s, m.start()) % 2:
+                continue  # quoted: 'if a name reads like a command ("delete the test events")
             if _LISTED_BEFORE.search(text, max(s, m.start() - 60), m.start()) or _NOUN_AFTER.match(text, m.end()):
                 continue  # "resources to create, update in place, replace, and destroy"; "destroys are shown"
             os_, oe = ctx.norm.to_original(m.start(), m.end())
             return [Hit(os_, oe, f"annotated read-only, but says {m.group(0)!r}")]
     return []
+
+
+def _listed_in_parentheses(text: str, s: int, start: int, end: int) -> bool:
+    """The word at ``text[start:end]`` is an item of a comma-separated list in parentheses."""
+    return (_OPEN_PARENTHESIS.search(text, s, start) is not None
+            and (text[s:start].rstrip().endswith(",") or text.startswith(",", end)))
 
 
 _SWAP = re.compile(
