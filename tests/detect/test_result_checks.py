@@ -41,6 +41,10 @@ def _hits(text: str, kind: str = "tool_result") -> int:
         (f"{EMAIL} What time works for you on Thursday?", 0),
         (f"{EMAIL} How are you getting on with the new office?", 0),
         (f"{EMAIL} Thanks for your response to the survey.", 0),
+        # questions about the data or the reader's affairs: an issue body, an order, a contact
+        ("Build fails on arm64 with 'undefined symbol: foo' since 2.3.1; x86 is fine.\nHow do I fix this?", 0),
+        (f"{EMAIL} What is the status of my order?", 0),
+        (f"{EMAIL} What is the best way to reach you?", 0),
         ("How to install: run pip install foo, then import foo in your code. See the docs for the full API.", 0),
         (f"{TABLE}", 0),
         # a request in the middle of the data is not at an edge (other rules read the middle)
