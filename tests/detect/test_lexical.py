@@ -150,7 +150,7 @@ def test_engine_on_our_definition_sets() -> None:
     assert len(mal) >= 400 and len(ben) >= 300
     found = sum(engine.scan_tool(r["tool"]).malicious for r in mal)
     # Sets by several authors, some aimed at schema fields and subtle argument tampering, the newest
-    # of them (AF to AQ) written for new styles and found at 22-75% when first measured held out; the
+    # of them (AF to AT) written for new styles and found at 22-75% when first measured held out; the
     # model's verdict band sits above every honest out-of-fold score, so it decides few alone.
     assert found / len(mal) >= 0.84
     flagged = {r["id"] for r in ben if engine.scan_tool(r["tool"]).malicious}
