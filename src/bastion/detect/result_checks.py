@@ -35,6 +35,9 @@ _TASK = re.compile(
 # "What time works for you?") are not of this form.
 _TASK_QUESTION = re.compile(
     r"(?:^|(?<=[.!?|:])\s+|\n\s*)("
+    # one of the first words below, before the look-aheads that read the rest of the sentence
+    r"(?=How\s|What|Who\s|When\s|Why\s|Replace|Remove|Reverse|Substitute|Capitali|Swap|Encode|Insert|Add|Use"
+    r"|Respond|Answer|Reply|Begin|Start|End)"
     # a question about the data or the reader's affairs points at them: "How do I fix this?", "What is
     # the status of my order?", "What is the best way to reach you?"
     r"(?![^?\n|]*\b(?:this|that|these|those|it|my|our|your|here|above|below|attached|me|us)\b)"
