@@ -962,7 +962,7 @@ def false_read_only(ctx: Context) -> list[Hit]:
             if _listed_in_parentheses(text, max(s, m.start() - 60), m.start(), m.end()):
                 continue  # "anomalies (spikes, drops, level shifts)": a list of nouns
             if text.count('"', s, m.start()) % 2:
-                continue  # quoted: 'if a name reads like a command ("delete the test events")
+                continue  # quoted: if a name reads like a command ("delete the test events")
             if _LISTED_BEFORE.search(text, max(s, m.start() - 60), m.start()) or _NOUN_AFTER.match(text, m.end()):
                 continue  # "resources to create, update in place, replace, and destroy"; "destroys are shown"
             os_, oe = ctx.norm.to_original(m.start(), m.end())

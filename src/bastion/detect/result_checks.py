@@ -42,7 +42,7 @@ _TASK_QUESTION = re.compile(
     # the status of my order?", "What is the best way to reach you?"
     r"(?![^?\n|]*\b(?:this|that|these|those|it|my|our|your|here|above|below|attached|me|us)\b)"
     r"(?:(?=How\s+do\s+you\s+say|What's\s+['\"]|What\s+does\s+['\"])|(?![^?\n|]*\byou\b))"
-    r"(?:How\s+(?:do|does|can)\s+(?!(?:you|that|this|it|we|they|everyone|everybody|he|she)\b)"
+    r"(?:How\s+(?:do|does|can)\s+(?!(?:we|they|everyone|everybody|he|she)\b)"
     r"|How\s+do\s+you\s+say|What\s+(?:is|are|was|were)\s+(?:the|a|an)\s|What's\s+['\"]|What\s+does\s+['\"]"
     r"|Who\s+(?:wrote|invented|discovered|painted|composed|directed|founded)\b|When\s+(?:was|did)\s+(?:the|a)\s"
     r"|Why\s+(?:is|are|do|does)\s+(?:the|a|an)\s)"
