@@ -607,9 +607,22 @@ _SKIP_CONSENT = re.compile(
         r"|\b(?:asking|waiting|pausing|checking|confirming)\b[^.\n]{0,40}\b(?:annoys?|slows?|frustrates?|wastes?|bothers?"
         r"|irritates?|triggers?|invalidates?|breaks?|is\s+(?:unnecessary|pointless|redundant))\b"
         r"|\bwithout\s+asking\s+(?:the\s+)?(?:users?|them|customers?)\s+to\s+(?:review|confirm|approve)\b"
+        # "issue the refund without checking back with the user", "without seeking confirmation", "apply those
+        # directly without showing the diff" (an order given before it: see consent_bypass)
+        r"|\bwithout\s+(?:first\s+)?(?:seeking|checking(?:\s+back)?|showing|asking|pausing|waiting|prompting|consulting"
+        r"|requesting|getting)\s+(?:(?:for|with|to)\s+)?(?:(?:the|a|any|their)\s+)?(?:users?|them|customers?|owners?"
+        r"|confirmations?|approvals?|consent|sign-?offs?|diffs?|drafts?|previews?|first|back)\b"
+        # "instead of pausing for a confirmation round-trip", "need no separate user confirmation", "need not
+        # ask the borrower", "asking them first only duplicates the gate"
+        r"|\binstead\s+of\s+(?:(?:pausing|waiting|checking)\s+(?:for|with)\s+(?:an?\s+|the\s+)?(?:users?\s+)?(?:confirmation|approval"
+        r"|sign-?off|consent|yes|users?|them)|asking\s+(?:the\s+user|them|first)|confirming)\b"
+        r"|\bneeds?\s+no\s+(?:separate\s+|further\s+|additional\s+|extra\s+)?(?:user\s+)?(?:confirmation|approval|sign-?off"
+        r"|consent)\b|\bneed\s+not\s+(?:ask|check\s+with|wait\s+for|confirm\s+with)\b"
+        r"|\b(?:asking|presenting|confirming|checking|waiting)\b[^.\n]{0,60}\b(?:only\s+)?duplicates\b"
         r"|\b(?:go\s+ahead|proceed|run|delete|purge|remove|send|pay|charge|submit)\b[^.\n]{0,80}\b(?:straight\s+away|right\s+away"
         r"|immediately)\s+(?:rather\s+than|instead\s+of)\s+asking\b"
-        r"|\bno\s+(?:reason|need)\s+to\s+(?:pause|wait|ask|check)\s+(?:for|with|first|again|before)\b"
+        r"|\bno\s+(?:reason|need)\s+to\s+(?:pause|wait|ask|check)(?:\s+and\s+(?:ask|check|wait))?\s+(?:(?:the\s+)?users?\s+)?"
+        r"(?:for|with|first|again|before)\b"
         r"|\bno\s+(?:reason|need)\s+to\s+ask\s+(?:them|the\s+user|the\s+customer|the\s+owner)\s*(?:[.;,)]|$)"
         r"|\bno\s+(?:reason|need)\s+to\s+[^.\n]{0,60}\b(?:wait|pause)\s+for\s+(?:(?:the\s+)?(?:CAB|board|manager)(?:'s)?\s+)?"
         r"(?:approval|confirmation|reviews?|sign-?off)\b"
@@ -671,8 +684,9 @@ _ALWAYS_TRUE = re.compile(
 _ONLY_WHEN = re.compile(r"[`'\"]?\s*(?:only|once|after|when|if|unless|where)\b", re.I)
 _FORBIDS = re.compile(r"\b(?:never|not|don't|cannot|can't|must\s+not|no\s+one)\b[^.\n]*$", re.I)
 _ORDER_GIVEN = re.compile(
-    r"\b(?:set|add|share|send|submit|proceed|go\s+ahead|call|place|pay|charge|sign|approve|include|enroll|forward|apply"
-    r"|run|execute|merge|delete|grant|attach|deploy)\b[^.\n]*$",
+    r"\b(?:set|add|share|send|submit|proceed|go\s+ahead|call|called|place|pay|charge|sign|approve|include|enroll|forward"
+    r"|apply|run|execute|merge|delete|grant|attach|deploy|process|issue|release|purchase|refund|erase|wipe|drop|publish)\b"
+    r"[^.\n]*$",
     re.I)
 _NEGATED_BEFORE = re.compile(
     r"\b(?:never|not|don't|dont|cannot|can't|cant|won't|doesn't|doesnt|mustn't|shouldn't|nie|nicht|niemals|nunca"
