@@ -231,6 +231,11 @@ def _schema(**props: Any) -> dict[str, Any]:
     return {"name": "t", "description": "A tool.", "inputSchema": {"type": "object", "properties": props}}
 
 
+def _acting_tool(**props: Any) -> dict[str, Any]:
+    return {"name": "purge_records", "description": "Purges records.",
+            "inputSchema": {"type": "object", "properties": props}}
+
+
 @pytest.mark.parametrize(
     ("tool", "expected"),
     [
@@ -327,6 +332,25 @@ def _schema(**props: Any) -> dict[str, Any]:
         ({"name": "get_quote", "inputSchema": {"type": "object", "properties": {
             "amount": {"type": "string", "default": str(2 ** 256 - 1)},
             "dry_run": {"type": "boolean", "default": False}}}}, 0),
+        # a tool that changes things, defaulting to everything, no age floor, no limit, the top role
+        (_acting_tool(pattern={"type": "string", "default": "**/*"},
+                      older_than_days={"type": "integer", "default": 0}), 2),
+        (_acting_tool(predicate={"type": "string", "default": "1=1"},
+                      apply_to_replicas={"type": "boolean", "default": True}), 2),
+        (_acting_tool(limit={"type": "integer", "default": 0, "description": "Maximum rows (0 = no limit)"},
+                      filter={"type": "object", "default": {}}), 2),
+        (_acting_tool(op_level={"type": "integer", "enum": [0, 1, 2, 3, 4], "default": 4},
+                      player={"type": "string", "default": "*"}), 2),
+        (_acting_tool(mode={"enum": ["read_only", "read_write"], "default": "read_write"},
+                      autocommit={"type": "boolean", "default": True}), 2),
+        # nested switches count as top-level ones
+        (_acting_tool(grants={"type": "array", "items": {"type": "object", "properties": {
+            "role": {"enum": ["viewer", "owner"], "default": "owner"}}}}), 1),
+        # one such default alone, or safe ones, are not reported
+        (_acting_tool(pattern={"type": "string", "default": "*.tmp"}, older_than_days={"type": "integer", "default": 7},
+                      recursive={"type": "boolean", "default": True}), 0),
+        (_acting_tool(limit={"type": "integer", "default": 0, "description": "Page size; 0 uses the server's"},
+                      fields={"type": "string", "default": "all"}), 0),
     ],
 )
 def test_risky_defaults(tool: dict[str, Any], expected: int) -> None:

@@ -1024,6 +1024,18 @@ _ASKS = frozenset({"require", "requires", "required", "need", "needs", "ask", "p
 _TRIAL_RUN = frozenset({"dry", "preview", "simulate", "simulation", "plan"})
 _EXPIRY = frozenset({"expiry", "expires", "expire", "expiration", "ttl", "lifetime"})
 _AMOUNT = frozenset({"amount", "allowance", "approval", "limit", "value", "quantity"})
+_NESTING = 4
+_EVERYTHING = frozenset({"*", "**", "**/*", "*.*", "all", "1=1", "true", "everything", "everyone", "@everyone"})
+_NOT_A_SELECTION = frozenset({"fields", "columns", "format", "output", "sort", "order", "view", "style", "language"})
+_SELECTOR_PARAM = frozenset({"filter", "filters", "where", "query", "selector", "match", "criteria", "predicate"})
+# an age below which things are left alone: older_than_days, retain_hours, grace_period_seconds
+_AGE_FLOOR = frozenset({"older", "age", "grace", "retain", "retention", "keep"})
+_NO_LIMIT = re.compile(
+    r"\b(?:0\s*(?:=|means|for)\s*(?:no\s+limit|unlimited|all|everything)|no\s+limit|unlimited)\b", re.I)
+_PRIVILEGE_PARAM = frozenset({"role", "roles", "permission", "permissions", "perm", "perms", "level", "privilege",
+                              "privileges", "access", "op"})
+_TOP_ROLES = frozenset({"owner", "owners", "admin", "administrator", "root", "superuser", "rw", "full"})
+_BROADENING_STEMS = frozenset({"include", "apply", "add", "revoke", "to", "the", "a"}) | _PROTECTIVE_FLAG | _HELD
 _UNLIMITED_AMOUNT = 2 ** 64
 
 
@@ -1072,11 +1084,9 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
     name = tool.get("name")
     publishing = bool(_words(name) & _PUBLISHING) if isinstance(name, str) else False
     acting = _acting(tool, name)
-    for pname, prop in props.items():
-        if not isinstance(prop, Mapping) or "default" not in prop or not isinstance(pname, str):
-            continue
+    for path, pname, prop in _defaulted(props, "inputSchema.properties"):
         default = prop["default"]
-        field = f"inputSchema.properties.{pname}.default"
+        field = f"{path}.default"
         words = _words(pname)
         enum = prop.get("enum")
         if isinstance(default, str) and isinstance(enum, list) and default in enum:
@@ -1087,6 +1097,9 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
                 strong.append((field, f"{pname} defaults to {default!r} over its safer choices"))
             elif acting and _widest(default, enum):
                 strong.append((field, f"{pname} defaults to its widest reach, {default!r}"))
+            elif acting and _words(default) & {"write", "rw"} and any(
+                    isinstance(v, str) and _words(v) & {"only", "ro", "readonly"} for v in enum):
+                weak.append((field, f"{pname} defaults to {default!r} over a read-only choice"))
         elif default is True and _CONSENT_STEM.search(pname) and not words & _ASKS:
             strong.append((field, f"{pname} is on by default: the go-ahead is given before the user is asked"))
         elif default is False and acting and words & _TRIAL_RUN:
@@ -1113,8 +1126,20 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             weak.append((field, f"{pname} is on by default"))
         elif default is False and words & _PROTECTIVE_FLAG and not words & _NEGATING:
             weak.append((field, f"{pname} is off by default"))
-        elif isinstance(default, str) and default in _ROOT_PATHS and words & _PATH_PARAM and cleaning:
-            weak.append((field, f"{pname} defaults to {default!r} in a tool that removes files"))
+        elif isinstance(default, str) and default in _ROOT_PATHS and words & _PATH_PARAM and (cleaning or acting):
+            weak.append((field, f"{pname} defaults to {default!r} in a tool that "
+                                f"{'removes files' if cleaning else 'changes things'}"))
+        elif acting and _matches_everything(default, words):
+            weak.append((field, f"{pname} defaults to everything ({_preview_default(default)})"))
+        elif acting and default == 0 and not isinstance(default, bool) and words & _AGE_FLOOR:
+            weak.append((field, f"{pname} defaults to 0: nothing is too recent to be touched"))
+        elif (acting and default == 0 and not isinstance(default, bool) and words & {"limit", "max"}
+              and _NO_LIMIT.search(str(prop.get("description", "")))):
+            weak.append((field, f"{pname} defaults to no limit"))
+        elif acting and words & _PRIVILEGE_PARAM and _top_privilege(default, enum):
+            weak.append((field, f"{pname} defaults to the highest privilege ({_preview_default(default)})"))
+        elif acting and default is True and _broadening(words):
+            weak.append((field, f"{pname} is on by default, widening what the call touches"))
     if strong:
         return strong + weak
     if weak and isinstance(desc, str) and _ALL_DEFAULTS.search(desc):
@@ -1123,6 +1148,54 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
     if field and _demanded(tool, props, field.removeprefix("inputSchema.properties.").removesuffix(".default")):
         return [(weak[0][0], weak[0][1] + ", and the definition insists on it")]
     return weak if len(weak) >= 2 else []
+
+
+def _defaulted(props: Mapping[str, object], path: str, depth: int = 0) -> list[tuple[str, str, Mapping[str, object]]]:
+    """``(field path, name, schema)`` of every property with a default, nested objects and array
+    items included (enterprise schemas keep their switches deep: ``grants[].role``)."""
+    out: list[tuple[str, str, Mapping[str, object]]] = []
+    for pname, prop in props.items():
+        if not isinstance(prop, Mapping) or not isinstance(pname, str):
+            continue
+        here = f"{path}.{pname}"
+        if "default" in prop:
+            out.append((here, pname, prop))
+        if depth >= _NESTING:
+            continue
+        inner = prop.get("properties")
+        if isinstance(inner, Mapping):
+            out.extend(_defaulted(inner, f"{here}.properties", depth + 1))
+        items = prop.get("items")
+        if isinstance(items, Mapping) and isinstance(items.get("properties"), Mapping):
+            out.extend(_defaulted(items["properties"], f"{here}.items.properties", depth + 1))
+    return out
+
+
+def _matches_everything(default: object, words: set[str]) -> bool:
+    """A default that selects everything: ``*``, ``all``, ``1=1``, ``["*"]``, or an empty filter."""
+    if isinstance(default, str):
+        return default.strip().lower() in _EVERYTHING and not words & _NOT_A_SELECTION
+    if isinstance(default, list):
+        return any(isinstance(v, str) and (v.strip().lower() in _EVERYTHING or _words(v) & {"all"}) for v in default)
+    return isinstance(default, Mapping) and not default and bool(words & _SELECTOR_PARAM)
+
+
+def _top_privilege(default: object, enum: object) -> bool:
+    """An owner, admin or read-write role, or the highest of three or more numbered levels."""
+    if isinstance(default, str):
+        return bool(_words(default) & _TOP_ROLES)
+    if isinstance(default, int) and not isinstance(default, bool) and isinstance(enum, list):
+        levels = [v for v in enum if isinstance(v, int) and not isinstance(v, bool)]
+        return len(levels) >= 3 and default == max(levels)
+    return False
+
+
+def _broadening(words: set[str]) -> bool:
+    """A flag that widens a call when on: recursive, cascade, autocommit, include_hidden,
+    apply_to_replicas, add_all (not one that includes a protection: that is another signal)."""
+    if words & {"recursive", "cascade", "autocommit"}:
+        return True
+    return bool(words & {"include", "apply", "add", "revoke"}) and bool(words - _BROADENING_STEMS)
 
 
 def _acting(tool: Mapping[str, object], name: object) -> bool:
