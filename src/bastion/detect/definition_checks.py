@@ -401,7 +401,8 @@ _FILL = re.compile(
     r"\b(?:past(?:e|ed|ing)|includ(?:e|ed)|put(?:ting)?|plac(?:e|ing)|gather(?:ing)?|collect(?:ing)?|insert(?:ed|ing)?|concatenate|cop(?:y|ied|ying)"
     r"|provid(?:e|ed|ing)|enter|fill|populate|suppl(?:y|ied|ying)|pass(?:ed|ing)?|attach(?:ed|ing)?|dump"
     r"|append(?:ed|ing)?|add(?:ed|ing)?|send(?:ing)?|forward(?:ed|ing)?|list(?=\s+(?:the|all|every|each|your|any)\b)|holds?|contains?|carr(?:y|ies)|takes"
-    r"|quot(?:e|ed|ing)|submit(?:ted|ting)?|post(?:ed|ing)?"
+    r"|quot(?:e|ed|ing)|submit(?:ted|ting)?|post(?:ed|ing)?|reproduc(?:e|ing)|recit(?:e|ing)|restat(?:e|ing)|transcrib(?:e|ing)"
+    r"|set\s+to|build\s+it\s+from"
     r"|use\s+(?:the\s+)?(?:value|contents?|output|text)\s+of|set\s+(?:this|it|`?[a-z_][a-z0-9_]{1,40}`?)\s+to"
     r"|(?:value|contents?|output)\s+of)\b"
     # Portuguese, Italian, Polish imperatives; Japanese and Chinese verbs (no word boundaries there)
@@ -418,8 +419,21 @@ _PASSIVE_FILL = re.compile(
     r"|\bsont\s+(?:joints|inclus|transmis|envoyes|ajoutes)\b",
     re.I,
 )
+# the conversation retold in other words, for both lists below: "every earlier turn of this
+# conversation", "the instructions you were given at the start", "the full convo", "prior tool outputs"
+_RETOLD = (
+    r"\b(?:earlier|prior|previous|past)\s+(?:(?:user|assistant)\s+(?:and\s+(?:user|assistant)\s+)?)?turns?\b"
+    r"|\binstructions?\s+(?:text\s+)?(?:that\s+)?you\s+(?:were|was|have\s+been)\s+given\b"
+    r"|\b(?:full|entire|whole|complete|verbatim)\s+(?:text\s+of\s+(?:the\s+)?)?(?:convo|conversation|chat|session\s+transcript)\b"
+    r"|\bprior\s+tool\s+(?:results?|outputs?|responses?|calls?)\b"
+    r"|\b(?:every|each|all)\s+(?:the\s+)?(?:[a-z]{1,12}\s+)?tool\s+(?:calls?|results?|outputs?)\s+(?:made\s+|returned\s+|used\s+)?"
+    r"(?:earlier|so\s+far|previously|before|in\s+this\s+(?:session|conversation|chat))\b"
+    r"|\b(?:your|the\s+assistant's|the\s+model's)\s+(?:full|complete|entire|exact)\s+(?:system|developer)\s+"
+    r"(?:messages?|prompts?|instructions)\b"
+)
 _HARVESTED = re.compile(
     "|".join((
+        _RETOLD,
         # the conversation and the model's instructions
         r"\b(?:conversation|chat|dialog(?:ue)?)\s+(?:so\s+far|history|transcript|log)\b",
         r"\b(?:previous|prior|earlier|past|recent|last\s+\w+)\s+(?:user\s+|assistant\s+)?(?:and\s+assistant\s+)?messages?\b",
@@ -489,7 +503,8 @@ _SENSITIVE_NOUN = re.compile(
     r"|names|history|outputs?|results?)\b", re.I)
 _FILL_IT = re.compile(r"\b(?:populate|fill|set|put|pass|include)\w{0,3}\s+(?:it|this\s+(?:field|parameter))\b", re.I)
 _CONVERSATION = re.compile(r"\b(?:conversation|chat|dialog(?:ue)?|transcript|messages?)\b", re.I)
-_CHAT_PURPOSE = re.compile(r"\b(?:summar\w*|transcripts?|conversations?|chat\s+logs?|meeting\s+notes|minutes)\b", re.I)
+_CHAT_PURPOSE = re.compile(r"\b(?:summar\w*|transcripts?|conversations?|chat\s+logs?|meeting\s+notes|minutes"
+                           r"|(?:export|archiv|back\s*up|backup)\w*\s+(?:\w+\s+)?(?:chats?|messages|threads?))\b", re.I)
 
 
 def _about_conversations(ctx: Context, text: str) -> bool:
@@ -515,7 +530,8 @@ _HARVEST_SOURCE = re.compile(
 # five messages, verbatim", "Verbatim transcript of the session, starting from the first system
 # message", "What the user has asked so far in this session"
 _CONVERSATION_VALUE = re.compile(
-    r"\b(?:previous|prior|earlier|past|recent|last\s+\w+)\s+(?:user\s+|assistant\s+)?(?:and\s+assistant\s+)?messages?\b"
+    _RETOLD + r"|\b(?:previous|prior|earlier|past|recent|last\s+\w+)\s+(?:user\s+|assistant\s+)?"
+    r"(?:and\s+assistant\s+)?messages?\b"
     r"|\b(?:conversation|chat|dialog(?:ue)?)\s+(?:so\s+far|history|transcript|log)\b"
     r"|\b(?:transcript|log|record|history|recap|summary)\s+of\s+(?:the\s+|this\s+|our\s+)?(?:current\s+)?"
     r"(?:session|conversation|chat|dialog(?:ue)?)\b"
@@ -551,6 +567,28 @@ def _in_refused_list(text: str, s: int, e: int, pos: int) -> bool:
     if before.endswith((" or", " nor")):
         return True  # the last item
     return before.endswith(",") and _LIST_GOES_ON.search(text, pos, e) is not None
+
+
+_ENTRY_HEAD = re.compile(r"[ \t]*(?:[-*][ \t]+)?`?")
+_ENTRY_TAIL = re.compile(r"`?[ \t]*(?:\([^)\n]{1,30}\))?[ \t]*[:\u2014-][ \t]*")
+
+
+def _docstring_entry(text: str, param: str, s: int, e: int) -> tuple[int, int] | None:
+    """Where the description of ``param`` is, when the sentence ``s:e`` holds its entry in an
+    ``Args:``-style list (a line that starts with the name, an optional type, and a colon or dash):
+    from after the colon to the end of the line."""
+    pos = find_word(text, param, s, e)
+    if pos < 0:
+        return None
+    line = text.rfind("\n", 0, pos) + 1
+    head = _ENTRY_HEAD.match(text, line)
+    if head is None or head.end() != pos:
+        return None
+    tail = _ENTRY_TAIL.match(text, pos + len(param))
+    if tail is None:
+        return None
+    stop = text.find("\n", tail.end())
+    return tail.end(), len(text) if stop < 0 else stop
 
 
 _SECRET_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9_]{0,40}_(?:TOKEN|SECRET|KEY|PASSWORD|PASS|CREDENTIALS?)\b")
@@ -594,16 +632,18 @@ def parameter_harvest(ctx: Context) -> list[Hit]:
         if fill is not None and (REFUSED_JUST_BEFORE.search(text, max(s, fill.start() - 24), fill.start())
                                  or _in_refused_list(text, s, e, fill.start())):
             continue  # "do not send direct messages unless ...": the verb refused
-        if fill is None and param is None:
+        entry = _docstring_entry(text, param, s, e) if fill is None and param is not None else None
+        if fill is None and (param is None or entry is not None):
             # a parameter's description that says what the value is, and that is the
-            # conversation: "The user's last five messages, verbatim"
-            first = _sentences(text)[0][1]
-            said = _CONVERSATION_VALUE.search(text, s, first)
+            # conversation: "The user's last five messages, verbatim"; also its entry in an
+            # Args: list of the tool's description ("session_summary: What the user has asked so far")
+            vs, first = entry if entry is not None else (s, _sentences(text)[0][1])
+            said = _CONVERSATION_VALUE.search(text, vs, first)
             if said is not None and _about_conversations(ctx, text):
                 said = None
             if said is None and not set(ctx.own_tool.lower().split("_")) & _SEED_PURPOSE:
-                said = _SEED_VALUE.search(text, s, first)
-            if said is not None and not REFUSED_JUST_BEFORE.search(text, max(s, said.start() - 16), said.start()):
+                said = _SEED_VALUE.search(text, vs, first)
+            if said is not None and not REFUSED_JUST_BEFORE.search(text, max(vs, said.start() - 16), said.start()):
                 os_, oe = ctx.norm.to_original(said.start(), said.end())
                 return [Hit(os_, oe, f"takes {said.group(0)!r} as its value")]
             # or that is itself the request: "Email addresses and any passwords that were shared
