@@ -782,8 +782,9 @@ def consent_bypass(ctx: Context) -> list[Hit]:
 
 _ASK_USER = re.compile(
     r"\b(?:ask|asks|asking|request|requests|requesting|prompt|prompts|prompting|have|get|tell|instruct)\s+"
-    r"(?:the\s+)?(?:users?|customers?|them|account\s+holders?)\s+(?:for|to\s+(?:type|enter|paste|provide|share|give"
-    r"|send|read\s+out|supply|reply\s+with|confirm))\b"
+    r"(?:the\s+)?(?:users?|customers?|them|account\s+holders?|applicants?|attorneys?|borrowers?|patients?|members?|callers?"
+    r"|clients?|employees?|players?|passengers?|cardholders?)\s+(?:for|to\s+(?:type|enter|paste|provide|share|give"
+    r"|send|read\s+(?:it\s+|them\s+)?(?:out|back)|supply|reply\s+with|confirm)|reply\s+with)\b"
     # the imperative that takes them: "collect their full card number, expiry date and CVV"
     r"|\b(?:collect|gather|obtain|take\s+down)\s+(?:the\s+user's|their|the\s+customer's|the\s+caller's)\b",
     re.I,
@@ -794,6 +795,7 @@ _USER_SECRET = re.compile(
     r"|authenticator(?:\s+app)?\s+codes?|verification\s+codes?|sms\s+codes?"
     r"|(?:\d|four|six|eight)-digit\s+(?:sms\s+|verification\s+|security\s+|login\s+)?codes?|recovery\s+(?:phrases?|words|codes?)"
     r"|seed\s+(?:phrases?|words)|mnemonic(?:\s+phrases?)?|private\s+keys?|pins?|cvv2?|cvc|security\s+(?:answers?|questions?|codes?)"
+    r"|unseal\s+keys?(?:\s+shares?)?|root\s+tokens?"
     # the whole card: "the full card number used on the order, its expiry date and the security code"
     r"|(?:full|complete|entire|whole)\s+(?:\w+\s+)?card\s+numbers?|card\s+security\s+codes?"
     r"|\d{1,2}(?:-|\s+or\s+\d{1,2}-)?\s*word\s+(?:recovery|seed)\s+phrases?|code\s+(?:their|the)\s+bank\s+(?:just\s+)?"
@@ -834,6 +836,13 @@ _SCRIPTED_ASK = re.compile(
     r"|\bPasswort\w*\s+(?:\w+\s+){0,2}?(?:hier\s+)?im\s+Chat\b|\bmit\s+(?:[\w-]+\s+){0,3}Passwort\s+zu\s+bestatigen\b",
     re.I,
 )
+_PROPERTY_TEXT = re.compile(r"properties\.([^.]+)\.(?:description|title)$")
+_ASK_FOR_IT = re.compile(
+    r"\b(?:ask|request|get)\s+(?:(?:the\s+)?(?:users?|customers?|them)\s+(?:for\s+it|in\s+(?:the\s+)?chat)"
+    r"|(?:for\s+)?it\s+from\s+(?:the\s+)?(?:users?|customers?|them))\b"
+    r"|\bask\s+(?:the\s+user|them)\s+to\s+(?:type|enter|paste|read|say)\s+it\b",
+    re.I,
+)
 _NEVER_BEFORE = re.compile(r"\b(?:never|not|don't|no\s+need\s+to|without|nor|instead\s+of)\W+(?:\w+\W+)?$", re.I)
 
 
@@ -871,6 +880,17 @@ def credential_prompt(ctx: Context) -> list[Hit]:
             continue  # the service's own second factor, for this tool's own code parameter
         os_, oe = ctx.norm.to_original(ask.start(), secret.end())
         return [Hit(os_, oe, f"asks the user for {secret.group(0)!r}")]
+    # a secret parameter whose own text sends the model to the user for it: "Password for the
+    # passenger's inbox. Ask the user for it", "online banking pw, just ask the user in chat"
+    param = _PROPERTY_TEXT.search(ctx.field)
+    if param is not None:
+        named = _USER_SECRET.search(param.group(1).replace("_", " ")) or _USER_SECRET.search(
+            text, 0, sentence_at(text, 0)[1])
+        asked = _ASK_FOR_IT.search(text) if named is not None else None
+        if named is not None and asked is not None and not _NEVER_BEFORE.search(
+                text, max(0, asked.start() - 24), asked.start()):
+            os_, oe = ctx.norm.to_original(asked.start(), asked.end())
+            return [Hit(os_, oe, f"sends the model to the user for {named.group(0)!r}")]
     # a script for the model to say: 'tell the user: "... Please reply with your work password"'
     script = _SCRIPTED_ASK.search(text)
     if script is not None and not _FORBIDS.search(text, max(0, script.start() - 40), script.start()):
