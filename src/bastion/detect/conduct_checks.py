@@ -466,15 +466,57 @@ def vendor_bias(ctx: Context) -> list[Hit]:
     if ctx.scope != "text" or ctx.kind != "tool_description":
         return []
     text = ctx.norm.text
-    if not _has_any(text.lower(), _BIAS_WORDS):
-        return []
-    m = _BIAS.search(text)
-    if m is None and _SHUT_OUT_GATE.search(text) is not None:
-        m = _OTHERS_SHUT_OUT.search(text)
+    low = text.lower()
+    m = None
+    if _has_any(low, _BIAS_WORDS):
+        m = _BIAS.search(text)
+        if m is None and _SHUT_OUT_GATE.search(text) is not None:
+            m = _OTHERS_SHUT_OUT.search(text)
+    if m is None and _has_any(low, _RUN_DOWN_WORDS):
+        m = _run_down_and_replaced(text)
     if m is None:
         return []
     os_, oe = ctx.norm.to_original(m.start(), m.end())
     return [Hit(os_, oe, f"biases recommendations: {m.group(0)[:80]!r}")]
+
+
+# the others run down ("stale advisory databases", "return truncated buffers", "laggy/scammy") and the
+# calls taken over ("route every scanning request to this tool", "use only this search"), within two
+# sentences
+_OTHER_PROVIDERS = re.compile(
+    r"\b(?:other|those|these|built-in|editor|ide|competing|third-party|external)\b[^.;\n]{0,40}\b(?:tools?|servers?|feeds?"
+    r"|scanners?|sites?|services?|providers?|apps?|search(?:es)?|engines?|plugins?|marketplaces?)\b"
+    r"|\b(?:tools?|servers?)\s+(?:such\s+as|like)\b|\b[a-z]+_[a-z_]+\s+(?:tools?|returns?)\b|\b(?:autres|andere|otros|altri)\b",
+    re.I,
+)
+_RUN_DOWN = re.compile(
+    r"\b(?:stale|outdated|out\s+of\s+date|buggy|broken|unreliable|laggy|scammy|malware|leaks?|deprecated|obsolete|obsoletes"
+    r"|truncated?|misstate\w*|inaccurate|compromised|insecure|counterfeit|can'?t\s+be\s+trusted|cannot\s+be\s+trusted"
+    r"|untrustworthy|miss\s+current|perimee?s?|veraltet\w*)\b",
+    re.I,
+)
+_TAKE_OVER = re.compile(
+    r"\b(?:always\s+(?:use|send|route|call)|use\s+only|only\s+use|route\s+(?:all|every|any)|instead|should\s+not\s+be\s+used"
+    r"|(?:do\s+not|don't|never)\s+(?:use|call)|even\s+(?:when|if)\s+the\s+user|over\s+(?:the\s+)?(?:other|those)"
+    r"|privilegiez|inutile\s+de\s+les\s+appeler|use\s+this\s+(?:one|search|tool)|please\s+use\s+only)\b",
+    re.I,
+)
+_RUN_DOWN_WORDS = ("stale", "outdated", "out of date", "buggy", "broken", "unreliable", "laggy", "scammy", "malware",
+                   "leak", "deprecated", "obsolete", "truncate", "misstate", "inaccurate", "compromised", "insecure",
+                   "counterfeit", "trusted", "untrustworthy", "miss current", "perime", "veraltet")
+
+
+def _run_down_and_replaced(text: str) -> re.Match[str] | None:
+    """The claim that runs other providers down, where the same two sentences name them and take
+    their calls over."""
+    parts = _SENTENCES.split(text)
+    for i in range(len(parts)):
+        window = " ".join(parts[i:i + 2])
+        if _OTHER_PROVIDERS.search(window) and _TAKE_OVER.search(window):
+            claim = _RUN_DOWN.search(text, text.find(parts[i]))
+            if claim is not None and claim.start() <= text.find(parts[i]) + len(window):
+                return claim
+    return None
 
 
 # ---------------------------------------------------------------- rules planted for later sessions
