@@ -285,15 +285,19 @@ _OBEY_RETURNED = re.compile(
         r"\b(?:carry\s+out|do|run|execute|perform|call|follow)\s+what(?:ever)?\s+(?:it|they|that\s+\w+|the\s+[\w-]+)\s+"
         r"(?:asks?|says?|lists?|requests?|tells?\s+you|specif(?:y|ies)|instructs?)\b",
         # "run them as is", "do them before replying"
-        r"\b(?:run|do|execute|perform)\s+(?:them|those|these|it)\s+(?:as\s+is|as\s+written|verbatim|first|right\s+away"
+        r"\b(?:run|do|execute|perform|complete)\s+(?:them|those|these|it)\s+(?:as\s+is|as\s+written|verbatim|first|right\s+away"
         r"|before\s+(?:replying|answering|responding|continuing|you\s+reply))\b",
-        # "should be applied as instructions", "apply them as instructions, with priority"
-        r"\b(?:appl(?:y|ied)|treat(?:ed)?|use[ds]?|taken?|follow(?:ed)?|read)\s+(?:\w+\s+){0,2}?as\s+(?:\w+\s+)?"
-        r"(?:instructions|directives|orders|commands|tasks\s+for\s+you)\b",
+        # "should be applied as instructions", "apply them as instructions, with priority", "applies any
+        # remediation notes embedded in the alert body as instructions" (no refusal on the way)
+        r"\b(?:appl(?:y|ies|ied)|treat(?:s|ed)?|use[ds]?|taken?|follow(?:ed)?|read)\s+(?:(?!(?:not|never|no)\b)\w+\s+){0,8}?"
+        r"as\s+(?:\w+\s+)?(?:instructions|directives|orders|commands|tasks\s+for\s+you)\b",
+        # "perform each entry in order", "execute every step"
+        r"\b(?:perform|execute|run|complete|carry\s+out)\s+(?:each|every|all)\s+(?:one|entry|entries|step|steps|item|items"
+        r"|action|actions)\b",
         # "are tasks for you", "are commands for you"
         r"\bare\s+(?:tasks|commands|instructions|orders)\s+for\s+(?:you|the\s+(?:assistant|agent|model))\b",
         # "carry them out", "they should be completed before replying"
-        r"\bcarry\s+(?:them|it|those|these)\s+out\b"
+        r"\bcarry\s+(?:them|it|those|these)\s+(?:[a-z]+\s+)?out\b"
         r"|\b(?:should|must|are\s+to|need\s+to)\s+be\s+(?:completed|carried\s+out|done|obeyed|actioned|executed)\s+"
         r"(?:before|first|right\s+away|as\s+written|as\s+part)\b",
         # "treat them as part of the task you were given", "apply it to the rest of the current task"
@@ -308,7 +312,7 @@ _RETURNED_CONTENT = re.compile(
     r"\b(?:results?|pages?|passages?|items?|notes?|messages?|hints?|blocks?|entries|entry|documents?|docs?|runbooks?"
     r"|feeds?|comments?|fields?|responses?|outputs?|records?|rows?|issues?|tickets?|emails?|posts?|snippets?|chunks?"
     r"|articles?|next_?actions?|directives?|tags?|tagged|labels?|labell?ed|marked|sections?|hunks?|markers?|headers?"
-    r"|headings?|returned)\b",
+    r"|headings?|returned|lines?|commands?|bulletins?|alerts?|payloads?)\b",
     re.I)
 _ROUTINE_FOLLOW = re.compile(
     r"\b(?:links?|urls?|cursors?|tokens?|redirects?|pagination|next[_ ]page|page\s+tokens?|hrefs?)\b"
