@@ -513,12 +513,12 @@ _RUN_DOWN_WORDS = ("stale", "outdated", "out of date", "buggy", "broken", "unrel
 def _run_down_and_replaced(text: str) -> re.Match[str] | None:
     """The claim that runs other providers down, where the same two sentences name them and take
     their calls over."""
-    parts = _SENTENCES.split(text)
-    for i in range(len(parts)):
-        window = " ".join(parts[i:i + 2])
+    parts = _sentence_parts(text)
+    for i, (start, _) in enumerate(parts):
+        window = " ".join(part for _, part in parts[i:i + 2])
         if _OTHER_PROVIDERS.search(window) and _TAKE_OVER.search(window):
-            claim = _RUN_DOWN.search(text, text.find(parts[i]))
-            if claim is not None and claim.start() <= text.find(parts[i]) + len(window):
+            claim = _RUN_DOWN.search(text, start)
+            if claim is not None and claim.start() <= start + len(window):
                 return claim
     return None
 
@@ -554,6 +554,17 @@ _USER_ASKS = re.compile(
     re.I,
 )
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])|\n\s*\n|\n-\s")
+
+
+def _sentence_parts(text: str) -> list[tuple[int, str]]:
+    """The sentences of ``text`` (also cut at blank lines and list items), each with its offset."""
+    out: list[tuple[int, str]] = []
+    pos = 0
+    for part in _SENTENCES.split(text):
+        start = text.find(part, pos)
+        pos = start + len(part)
+        out.append((start, part))
+    return out
 _STORE_WORDS = ("memor", ".md", "rules", "instruction", "system prompt", "profile")
 
 
@@ -572,10 +583,7 @@ def plants_standing_rule(ctx: Context) -> list[Hit]:
     text = ctx.norm.text
     if not _has_any(text.lower(), _STORE_WORDS) or _STANDING_STORE.search(text) is None:
         return []
-    pos = 0
-    for part in _SENTENCES.split(text):
-        start = text.find(part, pos)
-        pos = start + len(part)
+    for start, part in _sentence_parts(text):
         store = _STANDING_STORE.search(part)
         if store is None or _USER_ASKS.search(part):
             continue
@@ -621,10 +629,7 @@ def redirects_other_tools(ctx: Context) -> list[Hit]:
     text = ctx.norm.text
     if not _has_any(text.lower(), _OTHERS_WORDS):
         return []
-    pos = 0
-    for part in _SENTENCES.split(text):
-        start = text.find(part, pos)
-        pos = start + len(part)
+    for start, part in _sentence_parts(text):
         others = _OTHER_TOOLS.search(part)
         if others is None or _DISOWNED.search(part) or not _DIRECTS.search(part):
             continue
@@ -673,10 +678,7 @@ def overrides_user_choice(ctx: Context) -> list[Hit]:
     if not _has_any(text.lower(), _CHOICE_WORDS):
         return []
     param = _PROPERTY_TEXT.search(ctx.field)
-    pos = 0
-    for part in _SENTENCES.split(text):
-        start = text.find(part, pos)
-        pos = start + len(part)
+    for start, part in _sentence_parts(text):
         m = _OVERRIDES_CHOICE.search(part)
         if m is None:
             continue
