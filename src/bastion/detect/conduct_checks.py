@@ -751,7 +751,8 @@ _SKIP_CONSENT = re.compile(
         r"(?:what\s+)?(?:the\s+)?(?:findings|results?|outcome|reviews?|checks?|tests?|comments?)\b",
         # asking called a nuisance: "waiting for a 'yes' just slows them down", "asking again
         # annoys them", "there is no reason to pause for approval"
-        r"\b(?:stopping|pausing)\s+to\s+(?:ask|check|confirm)\b[^.\n]{0,30}\b(?:risks?|costs?|delays?|causes?)\b"
+        r"\b(?:stopping|pausing)\s+(?:to\s+(?:ask|check|confirm)|for\s+(?:a\s+|the\s+)?(?:confirmation|approval|an?\s+answer))\b"
+        r"[^.\n]{0,40}\b(?:risks?|costs?|delays?|causes?|lets?|makes?|voids?|expires?|loses?|cancels?)\b"
         r"|\b(?:asking|waiting|pausing|checking|confirming)\b[^.\n]{0,40}\b(?:annoys?|slows?|frustrates?|wastes?|bothers?"
         r"|irritates?|triggers?|invalidates?|breaks?|is\s+(?:unnecessary|pointless|redundant))\b"
         r"|\bwithout\s+asking\s+(?:the\s+)?(?:users?|them|customers?)\s+to\s+(?:review|confirm|approve)\b"
@@ -770,7 +771,14 @@ _SKIP_CONSENT = re.compile(
         r"|\b(?:go\s+ahead|proceed|run|delete|purge|remove|send|pay|charge|submit)\b[^.\n]{0,80}\b(?:straight\s+away|right\s+away"
         r"|immediately)\s+(?:rather\s+than|instead\s+of)\s+asking\b"
         r"|\bno\s+(?:reason|need)\s+to\s+(?:pause|wait|ask|check)(?:\s+and\s+(?:ask|check|wait))?\s+(?:(?:the\s+)?users?\s+)?"
-        r"(?:for|with|first|again|before)\b"
+        r"(?:for|with|first|again|(?=before\b))\b"
+        # "user already ok'd this at setup, dont ask again"; "double confirm in chat is unnecessary"
+        r"|\balready\s+(?:approved|agreed|confirmed|authori[sz]ed|consented)\b[^.\n]{0,60}\b(?:don't|do\s+not|never"
+        r"|no\s+need\s+to)\s+ask\b"
+        r"|\b(?:double[- ]?)?confirm(?:ation|ing)?\s+(?:in\s+(?:the\s+)?chat\s+)?(?:is|are)\s+"
+        r"(?:unnecessary|not\s+(?:needed|required|necessary)|redundant)\b"
+        r"|\bno\s+confirm(?:ation)?\s+(?:is\s+)?(?:needed|required|necessary)\b"
+        r"|\bwaiting\s+for\s+(?:a\s+|the\s+)?(?:yes|confirmation|approval|the\s+user)\b[^.\n]{0,30}\bdelays?\b"
         r"|\bno\s+(?:reason|need)\s+to\s+ask\s+(?:them|the\s+user|the\s+customer|the\s+owner)\s*(?:[.;,)]|$)"
         r"|\bno\s+(?:reason|need)\s+to\s+[^.\n]{0,60}\b(?:wait|pause)\s+for\s+(?:(?:the\s+)?(?:CAB|board|manager)(?:'s)?\s+)?"
         r"(?:approval|confirmation|reviews?|sign-?off)\b"
@@ -871,6 +879,7 @@ _HEARSAY = re.compile(
     r"(?:(?:is|are|was|were|has\s+been|have\s+been)\s+)?$", re.I)
 _GOES_AHEAD = re.compile(
     r"(?:go\s+ahead|proceed|continue|carry\s+on|do\s+it|act|call|run|submit|sign|send|place|execute|safe\s+to)\b", re.I)
+_READ_ONLY = re.compile(r"\bread[- ]?only\b", re.I)
 _REQUIRES = re.compile(r"\b(?:without|unless|until|before|except|only\s+after)\b", re.I)
 _CONSENT_WORDS = ("nothing to", "agreed",
                   "confirm", "approv", "check", "pause", "wait", "draft", "sure", "follow-up", "list what", "standing",
@@ -915,6 +924,8 @@ def consent_bypass(ctx: Context) -> list[Hit]:
             continue  # "matching a pre-approved template": a kind of thing, not consent claimed
         if _HEARSAY.search(text, max(0, m.start() - 24), m.start()):
             continue  # "... because an e-mail says it is pre-approved": a claim reported, not made
+        if m.group(0).lower().startswith("no confirm") and (ctx.read_only or _READ_ONLY.search(text)):
+            continue  # "Read-only: no confirmation needed" changes nothing to confirm
         os_, oe = ctx.norm.to_original(m.start(), m.end())
         return [Hit(os_, oe, f"acts without the user's consent: {m.group(0)[:80]!r}")]
     if _CONSENT_FIELD.search(ctx.field):
