@@ -346,11 +346,22 @@ def _acting_tool(**props: Any) -> dict[str, Any]:
         # nested switches count as top-level ones
         (_acting_tool(grants={"type": "array", "items": {"type": "object", "properties": {
             "role": {"enum": ["viewer", "owner"], "default": "owner"}}}}), 1),
+        # an infinite token approval; a drop strategy over safer ones; a query mode that writes, autocommitted
+        ({"name": "approve_token", "inputSchema": {"type": "object", "properties": {
+            "amount": {"type": "string", "default": str(2 ** 256 - 1)}}}}, 1),
+        (_acting_tool(strategy={"enum": ["drop_and_recreate", "alter_in_place"], "default": "drop_and_recreate"}), 1),
+        ({"name": "query", "inputSchema": {"type": "object", "properties": {
+            "mode": {"enum": ["read_only", "read_write"], "default": "read_write"},
+            "autocommit": {"type": "boolean", "default": True}}}}, 2),
+        (_acting_tool(path={"type": "string", "default": "/"}, public={"type": "boolean", "default": True}), 2),
         # one such default alone, or safe ones, are not reported
         (_acting_tool(pattern={"type": "string", "default": "*.tmp"}, older_than_days={"type": "integer", "default": 7},
                       recursive={"type": "boolean", "default": True}), 0),
         (_acting_tool(limit={"type": "integer", "default": 0, "description": "Page size; 0 uses the server's"},
                       fields={"type": "string", "default": "all"}), 0),
+        ({"name": "query", "inputSchema": {"type": "object", "properties": {
+            "mode": {"enum": ["read_only", "read_write"], "default": "read_only"},
+            "autocommit": {"type": "boolean", "default": True}}}}, 0),
     ],
 )
 def test_risky_defaults(tool: dict[str, Any], expected: int) -> None:

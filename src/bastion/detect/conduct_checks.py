@@ -1140,7 +1140,7 @@ def covert_side_effect(ctx: Context) -> list[Hit]:
 
 _RISKY_WORDS = frozenset({
     "force", "public", "owner", "owners", "admin", "administrator", "root", "superuser", "everyone", "anyone",
-    "unlimited", "overwrite", "purge", "wipe", "delete", "disabled", "insecure", "unrestricted",
+    "unlimited", "overwrite", "purge", "wipe", "delete", "disabled", "insecure", "unrestricted", "drop",
 })
 _DESTRUCTIVE_FLAG = frozenset({
     "discard", "delete", "prune", "purge", "wipe", "remove", "drop", "force", "overwrite", "grant", "disable",
@@ -1168,7 +1168,7 @@ _CLEANING = re.compile(r"\b(?:delet|remov|clean|clear|purg|wip|prun|eras|free)\w
 _WORDS = re.compile(r"[^a-z0-9]+")
 # flags that open access when on: a privileged container, the host's network, all hosts allowed
 _ELEVATING = frozenset({"privileged", "elevated", "sudo", "superuser", "unrestricted", "insecure", "unsafe",
-                        "allow_all", "allowall", "trust_all", "trustall"})
+                        "allow_all", "allowall", "trust_all", "trustall", "public", "anonymous", "world_readable"})
 # a protection named as something a flag includes or ignores: include_litigation_hold, ignore_legal_hold
 _HELD = frozenset({"hold", "holds", "protected", "locked", "retained", "archived"})
 _OVERRIDING = frozenset({"include", "ignore", "override", "bypass", "skip"})
@@ -1191,7 +1191,8 @@ _ACTING = frozenset({
     "grant", "sync", "set", "apply", "rotate", "revoke", "invite", "archive", "reset", "wipe", "drop", "transfer",
     "move", "overwrite", "destroy", "terminate", "close", "expire", "release", "deploy", "export", "refund", "submit",
     "approve", "replace", "migrate", "restore", "rollback", "truncate", "erase", "disable", "kill", "mark", "bulk",
-    "edit", "modify", "change", "assign", "create", "add", "post", "publish", "send",
+    "edit", "modify", "change", "assign", "create", "add", "post", "publish", "send", "commit", "push", "vacuum",
+    "mirror", "rsync",
 })
 # a flag that records the user's go-ahead: on by default, the go-ahead is given before anyone asked
 # (confirmed, user_confirmed, acknowledged, auto_approve, consent; confirmado, bestätigt)
@@ -1263,6 +1264,7 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
     name = tool.get("name")
     publishing = bool(_words(name) & _PUBLISHING) if isinstance(name, str) else False
     acting = _acting(tool, name)
+    name_words = _words(name) if isinstance(name, str) else set()
     for path, pname, prop in _defaulted(props, "inputSchema.properties"):
         default = prop["default"]
         field = f"{path}.default"
@@ -1276,15 +1278,16 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
                 strong.append((field, f"{pname} defaults to {default!r} over its safer choices"))
             elif acting and _widest(default, enum):
                 strong.append((field, f"{pname} defaults to its widest reach, {default!r}"))
-            elif acting and _words(default) & {"write", "rw"} and any(
-                    isinstance(v, str) and _words(v) & {"only", "ro", "readonly"} for v in enum):
+            elif _words(default) & {"write", "rw"} and any(isinstance(v, str) and _read_only_choice(v) for v in enum):
                 weak.append((field, f"{pname} defaults to {default!r} over a read-only choice"))
         elif default is True and _CONSENT_STEM.search(pname) and not words & _ASKS:
             strong.append((field, f"{pname} is on by default: the go-ahead is given before the user is asked"))
         elif default is False and acting and words & _TRIAL_RUN:
             weak.append((field, f"{pname} is off by default in a tool that changes things"))
         elif acting and words & _AMOUNT and _unlimited(default):
-            weak.append((field, f"{pname} defaults to an unlimited amount"))
+            # an infinite token approval is never the careful choice
+            (strong if name_words & {"approve", "approval", "allowance"} else weak).append(
+                (field, f"{pname} defaults to an unlimited amount"))
         elif default == 0 and not isinstance(default, bool) and acting and words & _EXPIRY:
             weak.append((field, f"{pname} defaults to 0 (no expiry)"))
         elif default is True and (words & _ELEVATING or _snake(pname) in _ELEVATING):
@@ -1317,7 +1320,7 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
             weak.append((field, f"{pname} defaults to no limit"))
         elif acting and words & _PRIVILEGE_PARAM and _top_privilege(default, enum):
             weak.append((field, f"{pname} defaults to the highest privilege ({_preview_default(default)})"))
-        elif acting and default is True and _broadening(words):
+        elif default is True and (acting or words & {"autocommit"}) and _broadening(words):
             weak.append((field, f"{pname} is on by default, widening what the call touches"))
     if strong:
         return strong + weak
@@ -1367,6 +1370,12 @@ def _top_privilege(default: object, enum: object) -> bool:
         levels = [v for v in enum if isinstance(v, int) and not isinstance(v, bool)]
         return len(levels) >= 3 and default == max(levels)
     return False
+
+
+def _read_only_choice(value: str) -> bool:
+    """An enum value that only reads: ``read_only``, ``ro``, ``r``, ``view``."""
+    words = _words(value)
+    return bool(words) and (bool(words & {"only", "ro", "readonly"}) or words <= {"r", "read", "view"})
 
 
 def _broadening(words: set[str]) -> bool:
