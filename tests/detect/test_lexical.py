@@ -152,7 +152,7 @@ def test_engine_on_our_definition_sets() -> None:
     # Sets by several authors, some aimed at schema fields and subtle argument tampering, the newest
     # of them (AF to AT) written for new styles and found at 22-75% when first measured held out; the
     # model's verdict band sits above every honest out-of-fold score, so it decides few alone.
-    assert found / len(mal) >= 0.84
+    assert found / len(mal) >= 0.88
     flagged = {r["id"] for r in ben if engine.scan_tool(r["tool"]).malicious}
     by_rules = {r["id"] for r in ben if rules_only.scan_tool(r["tool"]).malicious}
     assert flagged <= by_rules, flagged - by_rules
