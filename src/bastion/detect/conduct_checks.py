@@ -553,18 +553,11 @@ _USER_ASKS = re.compile(
     r"|\bnever\s+(?:store|save|write)\b",
     re.I,
 )
-_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])|\n\s*\n|\n-\s")
 
 
 def _sentence_parts(text: str) -> list[tuple[int, str]]:
-    """The sentences of ``text`` (also cut at blank lines and list items), each with its offset."""
-    out: list[tuple[int, str]] = []
-    pos = 0
-    for part in _SENTENCES.split(text):
-        start = text.find(part, pos)
-        pos = start + len(part)
-        out.append((start, part))
-    return out
+    """The sentences of ``text``, each with its offset."""
+    return [(s, text[s:e]) for s, e in _sentences(text)]
 _STORE_WORDS = ("memor", ".md", "rules", "instruction", "system prompt", "profile")
 
 
