@@ -534,8 +534,9 @@ _STANDING_STORE = re.compile(
     r"|\binstructions?\s+file\b|\brules?\s+file\b|\bsystem\s+prompt\b|\b(?:user|assistant)\s+profile\b",
     re.I,
 )
-_STORE_VERB = re.compile(r"\b(?:add|append|write|insert|save|store|put|record|note|remember|pin|keep)\b", re.I)
-_STORES = re.compile(r"\b(?:add|append|write|insert|save|store|put|record|note|remember|pin|keep)s?\b", re.I)
+_STORE_VERBS = "add|append|write|insert|save|store|put|record|note|remember|pin|keep"
+_STORE_VERB = re.compile(rf"\b(?:{_STORE_VERBS})\b", re.I)  # the imperative: an order to the model
+_STORES = re.compile(rf"\b(?:{_STORE_VERBS})s?\b", re.I)  # or a statement of what the tool writes
 # the write is a chore on the side of the tool's own job: "also", "on first use", "after the first
 # call", "each call", "before generating the letter"
 _ON_THE_SIDE = re.compile(
@@ -1255,9 +1256,9 @@ def risky_defaults(tool: Mapping[str, object]) -> list[tuple[str, str]]:
     strong: list[tuple[str, str]] = []
     weak: list[tuple[str, str]] = []
     name = tool.get("name")
-    publishing = bool(_words(name) & _PUBLISHING) if isinstance(name, str) else False
-    acting = _acting(tool, name)
     name_words = _words(name) if isinstance(name, str) else set()
+    publishing = bool(name_words & _PUBLISHING)
+    acting = _acting(tool, name)
     for path, pname, prop in _defaulted(props, "inputSchema.properties"):
         default = prop["default"]
         field = f"{path}.default"
